@@ -1,0 +1,56 @@
+// Composition root: read the server's configuration (ICE servers, signaling path), register
+// the service worker that makes the app work offline, mount the app.
+import { registerSW } from 'virtual:pwa-register'
+import type { AppConfig } from './ui/app-shell'
+import './ui/app-shell'
+
+const CONFIG_CACHE_KEY = 'parley:server-config'
+
+interface ServerConfig {
+  iceServers?: unknown
+  signaling?: unknown
+}
+
+function toWebSocketUrl(path: string): string {
+  const url = new URL(path, location.href)
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  return url.toString()
+}
+
+function parseConfig(raw: ServerConfig): AppConfig {
+  const signaling = Array.isArray(raw.signaling)
+    ? raw.signaling.filter((s): s is string => typeof s === 'string')
+    : ['/signal']
+  const iceServers = Array.isArray(raw.iceServers)
+    ? raw.iceServers.filter(
+        (s): s is RTCIceServer => typeof s === 'object' && s !== null && 'urls' in s,
+      )
+    : []
+  return { signalingUrls: signaling.map(toWebSocketUrl), iceServers }
+}
+
+/** The server's config, or the last one seen when the network is down (offline start). */
+async function loadConfig(): Promise<AppConfig> {
+  try {
+    const response = await fetch('/config.json', { cache: 'no-store' })
+    if (!response.ok) throw new Error(`config: HTTP ${response.status}`)
+    const raw = (await response.json()) as ServerConfig
+    localStorage.setItem(CONFIG_CACHE_KEY, JSON.stringify(raw))
+    return parseConfig(raw)
+  } catch {
+    try {
+      return parseConfig(JSON.parse(localStorage.getItem(CONFIG_CACHE_KEY) ?? '{}') as ServerConfig)
+    } catch {
+      return parseConfig({})
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if ('serviceWorker' in navigator) registerSW({ immediate: true })
+  const app = document.createElement('parley-app')
+  app.config = await loadConfig()
+  document.body.append(app)
+}
+
+void main()

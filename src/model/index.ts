@@ -1,0 +1,5 @@
+export * from './schema'
+export * from './hlc'
+export * from './records'
+export * from './payload'
+export * from './room-document'

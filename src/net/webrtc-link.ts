@@ -1,0 +1,112 @@
+// The room's WebRTC side: one y-webrtc provider with its own awareness (DESIGN §3), our own
+// signaling server only, ICE servers from configuration. It reports which peers are reached
+// directly — decided from an open data channel, never from y-webrtc's `peers` or `synced`
+// events, which fire per connection attempt and with zero peers (DESIGN §4).
+import type * as Y from 'yjs'
+import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
+import { Awareness } from 'y-protocols/awareness'
+import { Listeners } from '../session/events'
+
+export interface WebrtcLinkOptions {
+  /** y-webrtc room name: the room id, never the secret. */
+  readonly roomName: string
+  /** Encrypts signaling and cross-tab traffic (DESIGN §2). */
+  readonly password: string
+  readonly signalingUrls: readonly string[]
+  readonly iceServers: readonly RTCIceServer[]
+}
+
+/** simple-peer instance as far as we use it (y-webrtc types it `any`). */
+interface SimplePeer {
+  on(event: 'connect' | 'close', listener: () => void): void
+  off(event: 'connect' | 'close', listener: () => void): void
+}
+
+export class WebrtcLink {
+  readonly awareness: Awareness
+  readonly provider: WebrtcProvider
+  /** Fires when a data channel opens or closes, or signaling connects or drops. */
+  readonly changed = new Listeners()
+  private readonly watchedPeers = new WeakSet<object>()
+  private readonly watchedSignaling = new Set<SignalingConn>()
+  private readonly emitChange = (): void => this.changed.emit()
+  private readonly onPeers = (): void => {
+    this.watchConnections()
+    this.changed.emit()
+  }
+  private destroyed = false
+
+  constructor(doc: Y.Doc, options: WebrtcLinkOptions) {
+    this.awareness = new Awareness(doc)
+    this.provider = new WebrtcProvider(options.roomName, doc, {
+      signaling: [...options.signalingUrls],
+      password: options.password,
+      awareness: this.awareness,
+      // Never simple-peer's default public STUN servers: only what the operator configured.
+      peerOpts: { config: { iceServers: [...options.iceServers] } },
+    })
+    this.provider.on('peers', this.onPeers)
+    this.provider.on('status', this.emitChange)
+    this.watchSignaling()
+  }
+
+  /** y-webrtc's own id for this tab; carried in presence so others can match it. */
+  get peerId(): string | undefined {
+    return this.provider.room?.peerId
+  }
+
+  /** Peers with an open data channel right now. */
+  directPeerIds(): string[] {
+    const conns = this.provider.room?.webrtcConns
+    if (!conns) return []
+    return [...conns.values()].filter((conn) => conn.connected).map((conn) => conn.remotePeerId)
+  }
+
+  /** Other tabs of this browser, synced over BroadcastChannel. */
+  sameBrowserPeerIds(): string[] {
+    return [...(this.provider.room?.bcConns ?? [])]
+  }
+
+  signalingConnected(): boolean {
+    return [...this.watchedSignaling].some((conn) => conn.connected)
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.provider.off('peers', this.onPeers)
+    this.provider.off('status', this.emitChange)
+    for (const conn of this.watchedSignaling) {
+      conn.off('connect', this.emitChange)
+      conn.off('disconnect', this.emitChange)
+    }
+    this.watchedSignaling.clear()
+    this.changed.clear()
+    // y-webrtc destroys its room only after the password key is derived; destroying before
+    // that rejects unhandled unless we wait for the key first (DESIGN §4).
+    await this.provider.key
+    this.provider.destroy()
+    this.awareness.destroy()
+  }
+
+  private watchSignaling(): void {
+    for (const conn of this.provider.signalingConns as SignalingConn[]) {
+      if (this.watchedSignaling.has(conn)) continue
+      this.watchedSignaling.add(conn)
+      conn.on('connect', this.emitChange)
+      conn.on('disconnect', this.emitChange)
+    }
+  }
+
+  private watchConnections(): void {
+    const conns: Map<string, WebrtcConn> | undefined = this.provider.room?.webrtcConns
+    for (const conn of conns?.values() ?? []) {
+      const peer = conn.peer as SimplePeer
+      if (this.watchedPeers.has(peer)) continue
+      this.watchedPeers.add(peer)
+      // Listeners die with the simple-peer instance; y-webrtc destroys it on close.
+      peer.on('connect', this.emitChange)
+      peer.on('close', this.emitChange)
+    }
+  }
+}

@@ -1,0 +1,321 @@
+// One open room: its Yjs document, local store, WebRTC link, presence, timeline and the
+// operations people perform. Opening loads IndexedDB before any network (DESIGN §4);
+// destroy() undoes the constructor step by step and can be called any number of times.
+import * as Y from 'yjs'
+import {
+  HybridClock,
+  RoomDocument,
+  checkMessageText,
+  editSigningBytes,
+  encodeMemberPayload,
+  encodeMessagePayload,
+  memberSigningBytes,
+  messageSigningBytes,
+  parseMessage,
+  tombstoneSigningBytes,
+} from '../model'
+import {
+  bytesEqual,
+  deriveRoomKeys,
+  sealEnvelope,
+  sign,
+  toBase64Url,
+  type RoomKeys,
+  type SigningIdentity,
+} from '../crypto'
+import { LocalStore } from '../net/local-store'
+import { WebrtcLink } from '../net/webrtc-link'
+import { Listeners } from './events'
+import { MemberDirectory } from './members'
+import { MessageContentResolver } from './message-content'
+import { PresenceChannel } from './presence'
+import { DeliveryTracker, seenClocks } from './delivery'
+import { Timeline } from './timeline'
+
+export interface RoomSessionConfig {
+  readonly signalingUrls: readonly string[]
+  readonly iceServers: readonly RTCIceServer[]
+  readonly displayName: string
+  /** For delivery marks that survive a reload; absent in tests that do not need it. */
+  readonly storage?: Storage
+  readonly now?: () => number
+}
+
+export type Reach =
+  /** An open WebRTC data channel to this person's tab. */
+  | 'direct'
+  /** Another tab of this same browser. */
+  | 'this-browser'
+  /** Known from presence, but no data channel (yet). */
+  | 'connecting'
+
+export interface Person {
+  readonly keyId: string
+  readonly name: string
+  readonly isMe: boolean
+  readonly reach: Reach | 'me'
+}
+
+export interface ConnectionStatus {
+  /** The browser says it has a network. */
+  readonly online: boolean
+  /** Connected to at least one signaling server. */
+  readonly signaling: boolean
+  /** Remote peers with an open data channel. */
+  readonly directPeers: number
+  /** Other tabs of this browser in the same room. */
+  readonly sameBrowserPeers: number
+}
+
+/** Presence acknowledgements are coalesced: at most one re-publish per this many ms. */
+const PRESENCE_THROTTLE_MS = 150
+
+export class RoomSession {
+  readonly changed = new Listeners()
+  readonly timeline: Timeline
+  readonly members: MemberDirectory
+  readonly content: MessageContentResolver
+  readonly delivery: DeliveryTracker
+  readonly presence: PresenceChannel
+  private readonly clock: HybridClock
+  private displayName: string
+  private presenceTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly disposers: (() => void)[] = []
+  private destroyed: Promise<void> | undefined
+
+  static async open(
+    secret: string,
+    identity: SigningIdentity,
+    config: RoomSessionConfig,
+  ): Promise<RoomSession> {
+    const keys = await deriveRoomKeys(secret)
+    const doc = new Y.Doc({ gc: true })
+    const local = new LocalStore(keys.roomId, doc)
+    try {
+      await local.loaded()
+    } catch (error) {
+      await local.destroy()
+      doc.destroy()
+      throw error
+    }
+    const session = new RoomSession(keys, identity, doc, local, config)
+    await session.ensureMembership()
+    return session
+  }
+
+  private constructor(
+    readonly keys: RoomKeys,
+    readonly identity: SigningIdentity,
+    readonly doc: Y.Doc,
+    private readonly local: LocalStore,
+    config: RoomSessionConfig,
+  ) {
+    const now = config.now ?? Date.now
+    this.clock = new HybridClock(now)
+    this.displayName = config.displayName
+    const room = new RoomDocument(doc)
+    this.room = room
+    this.timeline = new Timeline(room, (stamp) => this.clock.observe(stamp), now)
+    this.members = new MemberDirectory(room, keys)
+    this.content = new MessageContentResolver(keys, this.members)
+    this.delivery = new DeliveryTracker(keys.roomId, config.storage)
+    this.webrtc = new WebrtcLink(doc, {
+      roomName: keys.roomId,
+      password: keys.webrtcPassword,
+      signalingUrls: config.signalingUrls,
+      iceServers: config.iceServers,
+    })
+    this.presence = new PresenceChannel(this.webrtc.awareness, keys.contentKey)
+
+    const emit = (): void => this.changed.emit()
+    this.disposers.push(
+      this.members.changed.subscribe(() => {
+        this.content.membersChanged()
+        emit()
+      }),
+      this.webrtc.changed.subscribe(() => {
+        this.schedulePresence()
+        emit()
+      }),
+      this.presence.changed.subscribe(() => {
+        this.delivery.acknowledge(this.presence.people())
+        this.schedulePresence()
+        emit()
+      }),
+      this.delivery.changed.subscribe(emit),
+    )
+    const onUpdate = (): void => {
+      if (this.presence.people().some((p) => (p.want?.length ?? 0) > 0)) this.schedulePresence()
+    }
+    doc.on('update', onUpdate)
+    this.disposers.push(() => doc.off('update', onUpdate))
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', emit)
+      window.addEventListener('offline', emit)
+      this.disposers.push(() => {
+        window.removeEventListener('online', emit)
+        window.removeEventListener('offline', emit)
+      })
+    }
+    void this.publishPresence()
+  }
+
+  readonly room: RoomDocument
+  readonly webrtc: WebrtcLink
+
+  get roomId(): string {
+    return this.keys.roomId
+  }
+
+  get myKeyId(): string {
+    return toBase64Url(this.identity.keyId)
+  }
+
+  get myName(): string {
+    return this.displayName
+  }
+
+  connection(): ConnectionStatus {
+    return {
+      online: typeof navigator === 'undefined' ? true : navigator.onLine,
+      signaling: this.webrtc.signalingConnected(),
+      directPeers: this.webrtc.directPeerIds().length,
+      sameBrowserPeers: this.webrtc.sameBrowserPeerIds().length,
+    }
+  }
+
+  /** Everyone present, merged by author key id (several tabs of one person show once). */
+  people(): Person[] {
+    const direct = new Set(this.webrtc.directPeerIds())
+    const sameBrowser = new Set(this.webrtc.sameBrowserPeerIds())
+    const rank: Record<Reach, number> = { direct: 2, 'this-browser': 1, connecting: 0 }
+    const byKey = new Map<string, Person>()
+    for (const p of this.presence.people()) {
+      if (p.keyId === this.myKeyId) continue
+      const id = p.webrtcPeerId
+      const reach: Reach =
+        id && direct.has(id) ? 'direct' : id && sameBrowser.has(id) ? 'this-browser' : 'connecting'
+      const known = byKey.get(p.keyId)
+      if (known && known.reach !== 'me' && rank[known.reach] >= rank[reach]) continue
+      byKey.set(p.keyId, { keyId: p.keyId, name: p.name, isMe: false, reach })
+    }
+    const me: Person = { keyId: this.myKeyId, name: this.displayName, isMe: true, reach: 'me' }
+    return [me, ...[...byKey.values()].sort((a, b) => a.name.localeCompare(b.name))]
+  }
+
+  /** Nobody else has our writes right now: no data channel and (later) no relay. */
+  private isAlone(): boolean {
+    return this.webrtc.directPeerIds().length === 0
+  }
+
+  async send(text: string): Promise<string> {
+    const problem = checkMessageText(text)
+    if (problem) throw new Error(problem)
+    const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
+    const stamp = this.clock.next()
+    const payload = encodeMessagePayload({ text, sentOffline: this.isAlone() })
+    const envelope = await sealEnvelope(this.keys.contentKey, 'message', id, payload)
+    const unsigned = { stamp, author: this.identity.keyId, envelope }
+    const signature = await sign(this.identity, messageSigningBytes(this.roomId, id, unsigned))
+    this.room.insertMessage(id, { ...unsigned, signature })
+    this.delivery.track(id, this.doc)
+    this.schedulePresence()
+    return id
+  }
+
+  async edit(id: string, text: string): Promise<void> {
+    const problem = checkMessageText(text)
+    if (problem) throw new Error(problem)
+    this.ownRecord(id)
+    const payload = encodeMessagePayload({ text, sentOffline: false })
+    const envelope = await sealEnvelope(this.keys.contentKey, 'edit', id, payload)
+    const unsigned = { stamp: this.clock.next(), author: this.identity.keyId, envelope }
+    const signature = await sign(this.identity, editSigningBytes(this.roomId, id, unsigned))
+    this.room.setEdit(id, { ...unsigned, signature })
+    this.delivery.track(id, this.doc)
+  }
+
+  async remove(id: string): Promise<void> {
+    const record = this.ownRecord(id)
+    const unsigned = { stamp: record.stamp, author: this.identity.keyId }
+    const signature = await sign(this.identity, tombstoneSigningBytes(this.roomId, id, unsigned))
+    this.room.deleteMessage(id, { ...unsigned, signature })
+    this.delivery.track(id, this.doc)
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    this.displayName = name
+    await this.ensureMembership()
+    this.schedulePresence()
+    this.changed.emit()
+  }
+
+  destroy(): Promise<void> {
+    this.destroyed ??= this.teardown()
+    return this.destroyed
+  }
+
+  /** Leaves the room: closes everything and deletes this browser's copy of it. */
+  async leave(): Promise<void> {
+    await this.destroy()
+    this.delivery.clear()
+    await LocalStore.deleteDatabase(this.roomId)
+  }
+
+  private ownRecord(id: string) {
+    const parsed = parseMessage(this.room.maps.messages.get(id))
+    if (!parsed.ok) throw new Error('That message is not here any more.')
+    if (!bytesEqual(parsed.value.author, this.identity.keyId))
+      throw new Error('Only the author can change a message.')
+    return parsed.value
+  }
+
+  /** Our member entry (public key + encrypted name), written when missing or renamed. */
+  private async ensureMembership(): Promise<void> {
+    const keyId = this.myKeyId
+    await this.members.publicKeyOf(keyId)
+    const current = this.members.get(keyId)
+    if (current && current.name === this.displayName) return
+    const envelope = await sealEnvelope(
+      this.keys.contentKey,
+      'member',
+      keyId,
+      encodeMemberPayload({ name: this.displayName }),
+    )
+    const unsigned = { stamp: this.clock.next(), publicKey: this.identity.publicKey, envelope }
+    const signature = await sign(this.identity, memberSigningBytes(this.roomId, keyId, unsigned))
+    if (this.destroyed) return
+    this.room.setMember(keyId, { ...unsigned, signature })
+  }
+
+  private schedulePresence(): void {
+    if (this.presenceTimer !== undefined || this.destroyed) return
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = undefined
+      void this.publishPresence()
+    }, PRESENCE_THROTTLE_MS)
+  }
+
+  private publishPresence(): Promise<void> {
+    return this.presence.publish({
+      keyId: this.myKeyId,
+      name: this.displayName,
+      webrtcPeerId: this.webrtc.peerId,
+      want: this.delivery.wants(),
+      seen: seenClocks(this.doc, this.presence.people()),
+    })
+  }
+
+  private async teardown(): Promise<void> {
+    clearTimeout(this.presenceTimer)
+    for (const dispose of this.disposers.splice(0)) dispose()
+    this.presence.destroy()
+    this.timeline.destroy()
+    this.members.destroy()
+    this.delivery.destroy()
+    await this.webrtc.destroy()
+    await this.local.destroy()
+    this.doc.destroy()
+    this.changed.clear()
+  }
+}

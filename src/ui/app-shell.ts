@@ -1,0 +1,145 @@
+// The application root: routes on the URL fragment (the room secret, DESIGN §2), owns this
+// browser's identity and the one open RoomSession, and destroys it before opening another.
+import { LitElement, html, css } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
+import { isRoomSecret, newRoomSecret, toBase64Url, type SigningIdentity } from '../crypto'
+import { loadOrCreateIdentity } from '../session/identity-store'
+import { RoomSession } from '../session/room-session'
+import { baseStyles } from './styles'
+import { defaultName } from './identity-look'
+import './landing'
+import './room-view'
+
+export interface AppConfig {
+  readonly signalingUrls: readonly string[]
+  readonly iceServers: readonly RTCIceServer[]
+}
+
+const NAME_KEY = 'parley:display-name'
+
+@customElement('parley-app')
+export class ParleyApp extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        height: 100%;
+      }
+      .notice {
+        max-width: 36rem;
+        margin: 4rem auto;
+        padding: 0 1rem;
+      }
+    `,
+  ]
+
+  @property({ attribute: false }) config!: AppConfig
+  @state() private session: RoomSession | undefined
+  @state() private problem = ''
+  @state() private opening = false
+  private identity: Promise<SigningIdentity> | undefined
+  /** Increments per navigation so a slow open never installs a session for an old link. */
+  private navigation = 0
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    window.addEventListener('hashchange', this.onHashChange)
+    this.addEventListener('new-room', this.onNewRoom)
+    this.addEventListener('leave', this.onLeaveRequest)
+    this.addEventListener('rename', this.onRename as EventListener)
+    void this.route()
+  }
+
+  override disconnectedCallback(): void {
+    window.removeEventListener('hashchange', this.onHashChange)
+    this.removeEventListener('new-room', this.onNewRoom)
+    this.removeEventListener('leave', this.onLeaveRequest)
+    this.removeEventListener('rename', this.onRename as EventListener)
+    void this.closeSession()
+    super.disconnectedCallback()
+  }
+
+  override render() {
+    if (this.problem)
+      return html`<div class="notice" role="alert">
+        <h1>Parley</h1>
+        <p>${this.problem}</p>
+        <a href="#">Start page</a>
+      </div>`
+    if (this.session) return html`<parley-room .session=${this.session}></parley-room>`
+    if (this.opening) return html`<p class="notice muted">Opening the room…</p>`
+    return html`<parley-landing></parley-landing>`
+  }
+
+  private readonly onHashChange = (): void => void this.route()
+  private readonly onLeaveRequest = (): void => void this.leave()
+
+  private async route(): Promise<void> {
+    const navigation = ++this.navigation
+    const secret = location.hash.slice(1)
+    await this.closeSession()
+    this.problem = ''
+    if (!secret) return
+    if (!isRoomSecret(secret)) {
+      this.problem = 'This room link is not valid. Check that it was copied completely.'
+      return
+    }
+    this.opening = true
+    try {
+      this.identity ??= loadOrCreateIdentity()
+      const identity = await this.identity
+      const displayName = localStorage.getItem(NAME_KEY) ?? defaultName(toBase64Url(identity.keyId))
+      const session = await RoomSession.open(secret, identity, {
+        ...this.config,
+        displayName,
+        storage: localStorage,
+      })
+      if (navigation !== this.navigation) {
+        await session.destroy()
+        return
+      }
+      this.session = session
+    } catch (error) {
+      if (navigation === this.navigation)
+        this.problem = `Could not open this room: ${error instanceof Error ? error.message : String(error)}`
+    } finally {
+      if (navigation === this.navigation) this.opening = false
+    }
+  }
+
+  private async closeSession(): Promise<void> {
+    const session = this.session
+    this.session = undefined
+    await session?.destroy()
+  }
+
+  private readonly onNewRoom = (): void => {
+    location.hash = newRoomSecret()
+  }
+
+  private async leave(): Promise<void> {
+    const session = this.session
+    if (!session) return
+    this.session = undefined
+    this.navigation++
+    try {
+      await session.leave()
+      history.replaceState(null, '', location.pathname)
+    } catch (error) {
+      this.problem = `Could not delete this room's local data: ${error instanceof Error ? error.message : String(error)}`
+    }
+    this.requestUpdate()
+  }
+
+  private readonly onRename = (event: CustomEvent<string>): void => {
+    localStorage.setItem(NAME_KEY, event.detail)
+    void this.session?.setDisplayName(event.detail)
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'parley-app': ParleyApp
+  }
+}

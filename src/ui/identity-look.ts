@@ -1,0 +1,16 @@
+// How a person is recognised at a glance: display names are self-asserted (DESIGN §2), so
+// each is shown with a colour and short fingerprint derived from the author key id.
+
+export function fingerprint(keyId: string): string {
+  return keyId.slice(0, 6)
+}
+
+export function colourOf(keyId: string): string {
+  let hash = 0
+  for (let i = 0; i < keyId.length; i++) hash = (hash * 31 + keyId.charCodeAt(i)) >>> 0
+  return `hsl(${hash % 360} 65% 38%)`
+}
+
+export function defaultName(keyId: string): string {
+  return `Guest ${keyId.slice(0, 4)}`
+}

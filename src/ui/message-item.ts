@@ -1,0 +1,192 @@
+// One row of the room: author (name, colour, fingerprint), time, text, "(edited)",
+// "sent offline", delivery state for our own messages, and edit/delete for their author.
+// Content is resolved (decrypted, verified) on demand when the row is rendered.
+import { LitElement, html, css, nothing } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
+import type { RoomSession } from '../session/room-session'
+import type { TimelineEntry } from '../session/timeline'
+import type { ResolvedEntry } from '../session/message-content'
+import { baseStyles } from './styles'
+import { colourOf, defaultName, fingerprint } from './identity-look'
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+
+@customElement('parley-message')
+export class ParleyMessage extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        padding: 0.25rem 0.75rem;
+      }
+      article {
+        max-width: 42rem;
+        padding: 0.4rem 0.6rem;
+        border-radius: 8px;
+        background: #f3f4f6;
+      }
+      article.mine {
+        margin-left: auto;
+        background: #e0ecff;
+      }
+      header {
+        display: flex;
+        gap: 0.5rem;
+        align-items: baseline;
+        font-size: 0.8rem;
+      }
+      .author {
+        font-weight: 600;
+      }
+      .text {
+        white-space: pre-wrap;
+        overflow-wrap: anywhere;
+        margin: 0.15rem 0;
+      }
+      .flags {
+        font-size: 0.75rem;
+        display: flex;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+      }
+      .warn {
+        color: #b45309;
+      }
+      .actions button {
+        font-size: 0.75rem;
+        padding: 0.1rem 0.4rem;
+      }
+      textarea {
+        width: 100%;
+        font: inherit;
+      }
+      .placeholder {
+        font-style: italic;
+      }
+    `,
+  ]
+
+  @property({ attribute: false }) entry!: TimelineEntry
+  @property({ attribute: false }) session!: RoomSession
+  @state() private resolved: ResolvedEntry | undefined
+  @state() private editing = false
+  @state() private error = ''
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('entry') || changed.has('session')) {
+      const entry = this.entry
+      this.resolved = this.session.content.peek(entry)
+      if (!this.resolved)
+        void this.session.content.resolve(entry).then((resolved) => {
+          if (this.entry === entry) this.resolved = resolved
+        })
+    }
+  }
+
+  override render() {
+    const entry = this.entry
+    const mine = entry.key.author === this.session.myKeyId
+    const resolved = this.resolved
+    const member = this.session.members.get(entry.key.author)
+    const name = mine ? this.session.myName : (member?.name ?? defaultName(entry.key.author))
+    return html`
+      <article
+        class=${mine ? 'mine' : ''}
+        data-id=${entry.id}
+        data-state=${resolved?.kind ?? 'loading'}
+      >
+        <header>
+          <span class="author" style="color: ${colourOf(entry.key.author)}">${name}</span>
+          <span class="muted" title="Key fingerprint">${fingerprint(entry.key.author)}</span>
+          <time class="muted" datetime=${new Date(entry.key.wall).toISOString()}>
+            ${timeFormat.format(entry.key.wall)}
+          </time>
+        </header>
+        ${this.renderBody(resolved, mine)}
+      </article>
+    `
+  }
+
+  private renderBody(resolved: ResolvedEntry | undefined, mine: boolean) {
+    if (!resolved) return html`<p class="text muted">…</p>`
+    if (resolved.kind === 'deleted')
+      return html`<p class="text placeholder muted">message deleted</p>`
+    if (resolved.kind === 'anomaly')
+      return html`<p class="text placeholder warn">${resolved.reason}</p>`
+    if (this.editing && resolved.text !== null) return this.renderEditor(resolved.text)
+    const pending = mine && this.session.delivery.isPending(this.entry.id)
+    return html`
+      ${
+        resolved.text === null
+          ? html`<p class="text placeholder warn">cannot decrypt</p>`
+          : html`<p class="text">${resolved.text}</p>`
+      }
+      <div class="flags">
+        ${resolved.edited ? html`<span class="muted">(edited)</span>` : nothing}
+        ${resolved.sentOffline ? html`<span class="muted">sent offline</span>` : nothing}
+        ${
+          resolved.authenticity === 'forged'
+            ? html`<span class="warn">signature does not match its author</span>`
+            : resolved.authenticity === 'unverified'
+              ? html`<span class="warn">unverified author</span>`
+              : nothing
+        }
+        ${this.entry.fromTheFuture ? html`<span class="warn">time stamp in the future</span>` : nothing}
+        ${
+          mine
+            ? html`<span class="muted delivery"
+                >${pending ? 'not yet delivered' : 'delivered'}</span
+              >`
+            : nothing
+        }
+        ${
+          mine && resolved.text !== null
+            ? html`<span class="actions">
+                <button type="button" @click=${() => (this.editing = true)}>Edit</button>
+                <button type="button" @click=${() => this.deleteMessage()}>Delete</button>
+              </span>`
+            : nothing
+        }
+      </div>
+      ${this.error ? html`<p class="warn" role="alert">${this.error}</p>` : nothing}
+    `
+  }
+
+  private renderEditor(text: string) {
+    return html`
+      <form @submit=${(e: Event) => this.saveEdit(e)}>
+        <textarea aria-label="Edit message" .value=${text}></textarea>
+        <button class="primary" type="submit">Save</button>
+        <button type="button" @click=${() => (this.editing = false)}>Cancel</button>
+      </form>
+    `
+  }
+
+  private async saveEdit(event: Event): Promise<void> {
+    event.preventDefault()
+    const text = this.renderRoot.querySelector('textarea')?.value ?? ''
+    try {
+      await this.session.edit(this.entry.id, text)
+      this.editing = false
+      this.error = ''
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : 'Could not save the edit.'
+    }
+  }
+
+  private async deleteMessage(): Promise<void> {
+    if (!confirm('Delete this message for everyone?')) return
+    try {
+      await this.session.remove(this.entry.id)
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : 'Could not delete the message.'
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'parley-message': ParleyMessage
+  }
+}

@@ -1,0 +1,143 @@
+// The room: header (status, copy link, display name, leave), messages, people, composer.
+import { LitElement, html, css } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
+import type { RoomSession } from '../session/room-session'
+import { MAX_NAME_CHARS } from '../model'
+import { SubscriptionController } from './subscription-controller'
+import { baseStyles } from './styles'
+import './composer'
+import './message-list'
+import './people-list'
+import './connection-status'
+
+@customElement('parley-room')
+export class ParleyRoom extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: grid;
+        grid-template-rows: auto 1fr auto;
+        grid-template-columns: 1fr 15rem;
+        height: 100%;
+      }
+      header {
+        grid-column: 1 / -1;
+        display: flex;
+        gap: 0.75rem;
+        align-items: center;
+        flex-wrap: wrap;
+        padding: 0.5rem 0.75rem;
+        border-bottom: 1px solid #e5e7eb;
+      }
+      header h1 {
+        font-size: 1.1rem;
+        margin: 0;
+      }
+      .spacer {
+        flex: 1;
+      }
+      parley-message-list {
+        grid-column: 1;
+      }
+      aside {
+        grid-row: 2 / 4;
+        grid-column: 2;
+        border-left: 1px solid #e5e7eb;
+        padding: 0.75rem;
+        overflow-y: auto;
+      }
+      parley-composer {
+        grid-column: 1;
+        padding: 0.5rem 0.75rem;
+        border-top: 1px solid #e5e7eb;
+      }
+      input {
+        font: inherit;
+        padding: 0.25rem 0.4rem;
+        width: 10rem;
+      }
+      @media (max-width: 40rem) {
+        :host {
+          grid-template-columns: 1fr;
+        }
+        aside {
+          display: none;
+        }
+      }
+    `,
+  ]
+
+  @property({ attribute: false }) session!: RoomSession
+  @state() private copied = ''
+  private readonly subscriptions = new SubscriptionController(this)
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('session'))
+      this.subscriptions.follow(this.session.changed, this.session.timeline.changed)
+  }
+
+  override render() {
+    const session = this.session
+    return html`
+      <header>
+        <h1>Parley</h1>
+        <parley-connection-status .status=${session.connection()}></parley-connection-status>
+        <span class="spacer"></span>
+        <label>
+          Your name
+          <input
+            aria-label="Display name"
+            maxlength=${MAX_NAME_CHARS}
+            .value=${session.myName}
+            @change=${(e: Event) => this.rename(e)}
+          />
+        </label>
+        <button type="button" @click=${() => this.copyLink()}>Copy link</button>
+        <span class="muted" role="status">${this.copied}</span>
+        <button type="button" @click=${() => this.leave()}>Leave room</button>
+      </header>
+      <parley-message-list
+        .entries=${session.timeline.entries()}
+        .session=${session}
+      ></parley-message-list>
+      <aside>
+        <parley-people .people=${session.people()}></parley-people>
+      </aside>
+      <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
+    `
+  }
+
+  private async send(text: string): Promise<void> {
+    await this.session.send(text)
+    this.renderRoot.querySelector('parley-message-list')?.scrollToNewest()
+  }
+
+  private rename(event: Event): void {
+    const name = (event.target as HTMLInputElement).value.trim().slice(0, MAX_NAME_CHARS)
+    if (!name) return
+    this.dispatchEvent(new CustomEvent('rename', { detail: name, bubbles: true, composed: true }))
+  }
+
+  private async copyLink(): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(location.href)
+      this.copied = 'Link copied'
+    } catch {
+      this.copied = 'Copy failed: copy the address bar instead'
+    }
+  }
+
+  private leave(): void {
+    const ok = confirm(
+      'Leave this room? Its messages will be deleted from this browser. Others keep their copies.',
+    )
+    if (ok) this.dispatchEvent(new CustomEvent('leave', { bubbles: true, composed: true }))
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'parley-room': ParleyRoom
+  }
+}
