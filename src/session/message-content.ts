@@ -137,11 +137,11 @@ export class MessageContentResolver {
   private async tombstoneIsValid(entry: TimelineEntry): Promise<boolean> {
     const stone = entry.tombstone
     if (!stone) return false
-    if (entry.record) {
-      if (!bytesEqual(stone.author, entry.record.author)) return false
+    const message = entry.record ?? entry.removedRecord
+    if (message) {
+      if (!bytesEqual(stone.author, message.author)) return false
       const same =
-        stone.stamp.wall === entry.record.stamp.wall &&
-        stone.stamp.counter === entry.record.stamp.counter
+        stone.stamp.wall === message.stamp.wall && stone.stamp.counter === message.stamp.counter
       if (!same) return false
     }
     const publicKey = await this.members.publicKeyOf(keyIdText(stone.author))

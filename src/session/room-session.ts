@@ -2,27 +2,21 @@
 // operations people perform. Opening loads IndexedDB before any network (DESIGN §4);
 // destroy() undoes the constructor step by step and can be called any number of times.
 import * as Y from 'yjs'
-import {
-  HybridClock,
-  RoomDocument,
-  checkMessageText,
-  editSigningBytes,
-  encodeMemberPayload,
-  encodeMessagePayload,
-  memberSigningBytes,
-  messageSigningBytes,
-  parseMessage,
-  tombstoneSigningBytes,
-} from '../model'
+import { HybridClock, RoomDocument, parseMessage } from '../model'
 import {
   bytesEqual,
   deriveRoomKeys,
-  sealEnvelope,
-  sign,
   toBase64Url,
   type RoomKeys,
   type SigningIdentity,
 } from '../crypto'
+import {
+  composeEdit,
+  composeMember,
+  composeMessage,
+  composeTombstone,
+  newMessageId,
+} from './authoring'
 import { LocalStore } from '../net/local-store'
 import { WebrtcLink } from '../net/webrtc-link'
 import { Listeners } from './events'
@@ -138,7 +132,8 @@ export class RoomSession {
         emit()
       }),
       this.presence.changed.subscribe(() => {
-        this.delivery.acknowledge(this.presence.people())
+        // Only another person's browser makes a message delivered; our own tabs share storage.
+        this.delivery.acknowledge(this.presence.people().filter((p) => p.keyId !== this.myKeyId))
         this.schedulePresence()
         emit()
       }),
@@ -209,37 +204,25 @@ export class RoomSession {
   }
 
   async send(text: string): Promise<string> {
-    const problem = checkMessageText(text)
-    if (problem) throw new Error(problem)
-    const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
+    const id = newMessageId()
     const stamp = this.clock.next()
-    const payload = encodeMessagePayload({ text, sentOffline: this.isAlone() })
-    const envelope = await sealEnvelope(this.keys.contentKey, 'message', id, payload)
-    const unsigned = { stamp, author: this.identity.keyId, envelope }
-    const signature = await sign(this.identity, messageSigningBytes(this.roomId, id, unsigned))
-    this.room.insertMessage(id, { ...unsigned, signature })
+    const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
+    this.room.insertMessage(id, record)
     this.delivery.track(id, this.doc)
     this.schedulePresence()
     return id
   }
 
   async edit(id: string, text: string): Promise<void> {
-    const problem = checkMessageText(text)
-    if (problem) throw new Error(problem)
     this.ownRecord(id)
-    const payload = encodeMessagePayload({ text, sentOffline: false })
-    const envelope = await sealEnvelope(this.keys.contentKey, 'edit', id, payload)
-    const unsigned = { stamp: this.clock.next(), author: this.identity.keyId, envelope }
-    const signature = await sign(this.identity, editSigningBytes(this.roomId, id, unsigned))
-    this.room.setEdit(id, { ...unsigned, signature })
+    const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
+    this.room.setEdit(id, record)
     this.delivery.track(id, this.doc)
   }
 
   async remove(id: string): Promise<void> {
-    const record = this.ownRecord(id)
-    const unsigned = { stamp: record.stamp, author: this.identity.keyId }
-    const signature = await sign(this.identity, tombstoneSigningBytes(this.roomId, id, unsigned))
-    this.room.deleteMessage(id, { ...unsigned, signature })
+    const message = this.ownRecord(id)
+    this.room.deleteMessage(id, await composeTombstone(this.keys, this.identity, id, message.stamp))
     this.delivery.track(id, this.doc)
   }
 
@@ -276,16 +259,14 @@ export class RoomSession {
     await this.members.publicKeyOf(keyId)
     const current = this.members.get(keyId)
     if (current && current.name === this.displayName) return
-    const envelope = await sealEnvelope(
-      this.keys.contentKey,
-      'member',
-      keyId,
-      encodeMemberPayload({ name: this.displayName }),
+    const record = await composeMember(
+      this.keys,
+      this.identity,
+      this.clock.next(),
+      this.displayName,
     )
-    const unsigned = { stamp: this.clock.next(), publicKey: this.identity.publicKey, envelope }
-    const signature = await sign(this.identity, memberSigningBytes(this.roomId, keyId, unsigned))
     if (this.destroyed) return
-    this.room.setMember(keyId, { ...unsigned, signature })
+    this.room.setMember(keyId, record)
   }
 
   private schedulePresence(): void {

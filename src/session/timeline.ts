@@ -34,6 +34,9 @@ export interface TimelineEntry {
   readonly record?: MessageRecord
   readonly edit?: EditRecord
   readonly tombstone?: TombstoneRecord
+  /** The record as last seen here before it was removed: lets a tombstone be checked against
+   * the real author even after the record is gone. */
+  readonly removedRecord?: MessageRecord
   /** Stamped further ahead than our clock allows: shown in place, but flagged. */
   readonly fromTheFuture: boolean
 }
@@ -48,6 +51,7 @@ export class Timeline {
   malformed = 0
   private readonly byId = new Map<string, TimelineEntry>()
   private sorted: TimelineEntry[] = []
+  private snapshot: readonly TimelineEntry[] | undefined
   private readonly dirty = new Set<string>()
   private readonly markDirty: (event: Y.YMapEvent<unknown>) => void
   private readonly flush: () => void
@@ -67,8 +71,10 @@ export class Timeline {
     this.applyChanges()
   }
 
+  /** A new array after every change (so views can compare by identity), the same otherwise. */
   entries(): readonly TimelineEntry[] {
-    return this.sorted
+    this.snapshot ??= this.sorted.slice()
+    return this.snapshot
   }
 
   get(id: string): TimelineEntry | undefined {
@@ -98,6 +104,7 @@ export class Timeline {
       }
     }
     if (bulk) this.sorted = [...this.byId.values()].sort((a, b) => compareSortKeys(a.key, b.key))
+    this.snapshot = undefined
     this.changed.emit()
   }
 
@@ -130,10 +137,18 @@ export class Timeline {
         key: { ...stone.stamp, author: toBase64Url(stone.author), id },
         state: 'deleted',
         tombstone: stone,
+        removedRecord: before?.record ?? before?.removedRecord,
         fromTheFuture: isFromTheFuture(stone.stamp, this.now()),
       }
     }
-    if (before) return { ...before, state: 'vanished', edit: undefined }
+    if (before)
+      return {
+        ...before,
+        state: 'vanished',
+        record: undefined,
+        edit: undefined,
+        removedRecord: before.record ?? before.removedRecord,
+      }
     return undefined
   }
 
