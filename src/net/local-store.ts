@@ -7,13 +7,20 @@ export class LocalStoreError extends Error {}
 
 export class LocalStore {
   readonly persistence: IndexeddbPersistence
+  /** Stored updates that could not be applied (corrupt local data); the rest still load, and
+   * peers fill in what they have (patches/README.md: y-indexeddb). */
+  damagedUpdates = 0
   private destroyed = false
+  private readonly onCorrupt = (count: number): void => {
+    this.damagedUpdates += count
+  }
 
   constructor(
     readonly databaseName: string,
     doc: Y.Doc,
   ) {
     this.persistence = new IndexeddbPersistence(databaseName, doc)
+    this.persistence.on('corrupt', this.onCorrupt)
   }
 
   /** Resolves once everything stored locally has been applied to the document. */
@@ -24,6 +31,7 @@ export class LocalStore {
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    this.persistence.off('corrupt', this.onCorrupt)
     await this.persistence.destroy()
   }
 

@@ -85,6 +85,9 @@ export class WebrtcLink {
     // y-webrtc destroys its room only after the password key is derived; destroying before
     // that rejects unhandled unless we wait for the key first (DESIGN §4).
     await this.provider.key
+    // destroy() alone leaves the provider registered with the shared signaling connection,
+    // which then stays open for good; disconnect() releases it (and closes it when unused).
+    this.provider.disconnect()
     this.provider.destroy()
     this.awareness.destroy()
   }

@@ -15,12 +15,21 @@ export class DeliveryTracker {
   private readonly pending = new Map<string, PendingWrite>()
   private readonly storageKey: string
 
+  /** Other tabs of this browser share the pending list through storage events. */
+  private readonly onStorage = (event: StorageEvent): void => {
+    if (event.key !== this.storageKey) return
+    this.pending.clear()
+    this.restore()
+    this.changed.emit()
+  }
+
   constructor(
     roomId: string,
     private readonly storage: Storage | undefined,
   ) {
     this.storageKey = `parley:pending:${roomId}`
     this.restore()
+    if (storage && typeof window !== 'undefined') window.addEventListener('storage', this.onStorage)
   }
 
   /** Call right after our own write: the doc's clock for our client id is then past it. */
@@ -71,6 +80,7 @@ export class DeliveryTracker {
   }
 
   destroy(): void {
+    if (typeof window !== 'undefined') window.removeEventListener('storage', this.onStorage)
     this.changed.clear()
   }
 

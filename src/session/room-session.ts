@@ -158,6 +158,11 @@ export class RoomSession {
   readonly room: RoomDocument
   readonly webrtc: WebrtcLink
 
+  /** Locally stored updates that were corrupt and skipped when the room was opened. */
+  get damagedLocalUpdates(): number {
+    return this.local.damagedUpdates
+  }
+
   get roomId(): string {
     return this.keys.roomId
   }

@@ -1,5 +1,5 @@
 // The room: header (status, copy link, display name, leave), messages, people, composer.
-import { LitElement, html, css } from 'lit'
+import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import { MAX_NAME_CHARS } from '../model'
@@ -17,7 +17,7 @@ export class ParleyRoom extends LitElement {
     css`
       :host {
         display: grid;
-        grid-template-rows: auto 1fr auto;
+        grid-template-rows: auto minmax(0, 1fr);
         grid-template-columns: 1fr 15rem;
         height: 100%;
       }
@@ -37,18 +37,26 @@ export class ParleyRoom extends LitElement {
       .spacer {
         flex: 1;
       }
+      main {
+        display: flex;
+        flex-direction: column;
+        min-height: 0;
+      }
       parley-message-list {
-        grid-column: 1;
+        flex: 1;
+      }
+      .damaged {
+        margin: 0;
+        padding: 0.5rem 0.75rem;
+        background: #fef3c7;
       }
       aside {
-        grid-row: 2 / 4;
         grid-column: 2;
         border-left: 1px solid #e5e7eb;
         padding: 0.75rem;
         overflow-y: auto;
       }
       parley-composer {
-        grid-column: 1;
         padding: 0.5rem 0.75rem;
         border-top: 1px solid #e5e7eb;
       }
@@ -97,14 +105,26 @@ export class ParleyRoom extends LitElement {
         <span class="muted" role="status">${this.copied}</span>
         <button type="button" @click=${() => this.leave()}>Leave room</button>
       </header>
-      <parley-message-list
-        .entries=${session.timeline.entries()}
-        .session=${session}
-      ></parley-message-list>
+      <main>
+        ${
+          session.damagedLocalUpdates > 0
+            ? html`<p class="damaged" role="alert">
+                Some of this room's data stored in this browser was damaged and has been skipped
+                (${session.damagedLocalUpdates}
+                ${session.damagedLocalUpdates === 1 ? 'update' : 'updates'}). Peers fill in what
+                they have when they connect.
+              </p>`
+            : nothing
+        }
+        <parley-message-list
+          .entries=${session.timeline.entries()}
+          .session=${session}
+        ></parley-message-list>
+        <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
+      </main>
       <aside>
         <parley-people .people=${session.people()}></parley-people>
       </aside>
-      <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
     `
   }
 

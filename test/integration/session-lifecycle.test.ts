@@ -1,0 +1,154 @@
+// RoomSession end to end in Node: real IndexedDB semantics (fake-indexeddb), real WebCrypto,
+// and our real signaling server on port 0. Opening renders from local data before any
+// network; corrupt local data loses only the corrupt part; leaving deletes the room; opening
+// and destroying many times leaves nothing behind.
+import 'fake-indexeddb/auto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { newRoomSecret, generateSigningIdentity, type SigningIdentity } from '../../src/crypto'
+import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
+import { loadOrCreateIdentity } from '../../src/session/identity-store'
+import { startParleyServer, type ParleyServer } from '../../signaling/server'
+import { parseConfig } from '../../signaling/config'
+import { silentLogger } from '../../signaling/log'
+
+// Node 20 has no global WebSocket; y-webrtc's signaling client needs one.
+;(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket
+
+/** Sockets and timers open before any session existed: what must remain at the end. */
+const openResources = () =>
+  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout')
+let baselineResources = 0
+let server: ParleyServer
+let identity: SigningIdentity
+let config: RoomSessionConfig
+const unhandled: unknown[] = []
+const onUnhandled = (reason: unknown) => unhandled.push(reason)
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled)
+  server = await startParleyServer(parseConfig([], { PORT: '0', HOST: '127.0.0.1' }), {
+    logger: silentLogger,
+  })
+  identity = await generateSigningIdentity()
+  baselineResources = openResources().length
+  config = {
+    signalingUrls: [`${server.url.replace('http', 'ws')}/signal`],
+    iceServers: [],
+    displayName: 'Tester',
+  }
+})
+
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled)
+  await server?.close()
+})
+
+async function textsOf(session: RoomSession): Promise<(string | null)[]> {
+  const resolved = await Promise.all(
+    session.timeline.entries().map((entry) => session.content.resolve(entry)),
+  )
+  return resolved.map((r) => (r.kind === 'message' ? r.text : r.kind))
+}
+
+function openDatabase(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name)
+    request.onsuccess = () => resolve(request.result)
+    request.onerror = () => reject(request.error ?? new Error('open failed'))
+  })
+}
+
+describe('RoomSession', () => {
+  it('keeps history in IndexedDB and shows it on reopening, before any network', async () => {
+    const secret = newRoomSecret()
+    const first = await RoomSession.open(secret, identity, config)
+    await first.send('first')
+    await first.send('second')
+    await first.destroy()
+
+    const again = await RoomSession.open(secret, identity, config)
+    // Straight after open: nothing has come from the network (no peers exist at all).
+    expect(await textsOf(again)).toEqual(['first', 'second'])
+    const [entry] = again.timeline.entries()
+    expect(await again.content.resolve(entry)).toMatchObject({ authenticity: 'verified' })
+    await again.destroy()
+  })
+
+  it('enforces the message length limit with a clear error', async () => {
+    const session = await RoomSession.open(newRoomSecret(), identity, config)
+    await expect(session.send('x'.repeat(4001))).rejects.toThrow(/at most 4000 characters/)
+    await expect(session.send('   ')).rejects.toThrow(/empty/)
+    expect(session.timeline.entries()).toHaveLength(0)
+    await session.destroy()
+  })
+
+  it('edits and deletes its own messages', async () => {
+    const session = await RoomSession.open(newRoomSecret(), identity, config)
+    const a = await session.send('typo')
+    const b = await session.send('regret')
+    await session.edit(a, 'fixed')
+    await session.remove(b)
+    expect(await textsOf(session)).toEqual(['fixed', 'deleted'])
+    await session.destroy()
+  })
+
+  it('skips a corrupt stored update and keeps the rest', async () => {
+    const secret = newRoomSecret()
+    const session = await RoomSession.open(secret, identity, config)
+    await session.send('survives one')
+    await session.send('survives two')
+    const roomId = session.roomId
+    await session.destroy()
+
+    const db = await openDatabase(roomId)
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('updates', 'readwrite')
+      tx.objectStore('updates').add(Uint8Array.of(0, 255, 255, 255, 255, 7, 1, 2, 3))
+      tx.oncomplete = () => resolve()
+      tx.onerror = () => reject(tx.error ?? new Error('write failed'))
+    })
+    db.close()
+
+    const reopened = await RoomSession.open(secret, identity, config)
+    expect(reopened.damagedLocalUpdates).toBe(1)
+    expect(await textsOf(reopened)).toEqual(['survives one', 'survives two'])
+    await reopened.destroy()
+  })
+
+  it('leaving deletes the room from this browser', async () => {
+    const secret = newRoomSecret()
+    const session = await RoomSession.open(secret, identity, config)
+    await session.send('to be forgotten')
+    const roomId = session.roomId
+    await session.leave()
+    const names = (await indexedDB.databases()).map((d) => d.name)
+    expect(names).not.toContain(roomId)
+    const fresh = await RoomSession.open(secret, identity, config)
+    expect(fresh.timeline.entries()).toHaveLength(0)
+    await fresh.destroy()
+  })
+
+  it('opening and destroying 50 times leaks no socket, timer or rejection', async () => {
+    const secret = newRoomSecret()
+    const before = baselineResources
+    for (let i = 0; i < 50; i++) {
+      const session = await RoomSession.open(secret, identity, config)
+      if (i % 2 === 0) await session.send(`round ${i}`)
+      // Half the time destroy at once, before y-webrtc has derived its key.
+      await session.destroy()
+      await session.destroy() // idempotent
+    }
+    await expect.poll(() => openResources().length, { timeout: 5_000 }).toBeLessThanOrEqual(before)
+    expect(unhandled).toEqual([])
+  })
+})
+
+describe('identity store', () => {
+  it('creates one non-extractable identity and returns it again', async () => {
+    const first = await loadOrCreateIdentity()
+    const second = await loadOrCreateIdentity()
+    expect(second.keyId).toEqual(first.keyId)
+    expect(first.privateKey.extractable).toBe(false)
+  })
+})
