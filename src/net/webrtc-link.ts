@@ -35,6 +35,12 @@ export class WebrtcLink {
     this.changed.emit()
   }
   private destroyed = false
+  /** Back online: a signaling socket that died while we were offline may still look open for
+   * up to 30 s (lib0's liveness check), so reopen it now; lib0 reconnects within ~2.5 s. */
+  private readonly onOnline = (): void => {
+    for (const conn of this.watchedSignaling)
+      (conn as unknown as { ws: WebSocket | null }).ws?.close()
+  }
 
   constructor(doc: Y.Doc, options: WebrtcLinkOptions) {
     this.awareness = new Awareness(doc)
@@ -48,6 +54,7 @@ export class WebrtcLink {
     this.provider.on('peers', this.onPeers)
     this.provider.on('status', this.emitChange)
     this.watchSignaling()
+    if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline)
   }
 
   /** y-webrtc's own id for this tab; carried in presence so others can match it. */
@@ -74,6 +81,7 @@ export class WebrtcLink {
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline)
     this.provider.off('peers', this.onPeers)
     this.provider.off('status', this.emitChange)
     for (const conn of this.watchedSignaling) {
