@@ -203,9 +203,11 @@ export class RoomSession {
     return [me, ...[...byKey.values()].sort((a, b) => a.name.localeCompare(b.name))]
   }
 
-  /** Nobody else has our writes right now: no data channel and (later) no relay. */
+  /** Nobody else can get our writes right now: the browser is offline (a data channel can
+   * look open for seconds after the network went), or no data channel (and, later, no relay). */
   private isAlone(): boolean {
-    return this.webrtc.directPeerIds().length === 0
+    const online = typeof navigator === 'undefined' || navigator.onLine
+    return !online || this.webrtc.directPeerIds().length === 0
   }
 
   async send(text: string): Promise<string> {

@@ -8,6 +8,7 @@ import type { TimelineEntry } from '../session/timeline'
 import type { ResolvedEntry } from '../session/message-content'
 import { baseStyles } from './styles'
 import { colourOf, defaultName, fingerprint } from './identity-look'
+import { SubscriptionController } from './subscription-controller'
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
@@ -72,16 +73,26 @@ export class ParleyMessage extends LitElement {
   @state() private resolved: ResolvedEntry | undefined
   @state() private editing = false
   @state() private error = ''
+  /** Delivery marks and member names change without the entry changing. */
+  private readonly subscriptions = new SubscriptionController(this)
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('entry') || changed.has('session')) {
-      const entry = this.entry
-      this.resolved = this.session.content.peek(entry)
-      if (!this.resolved)
-        void this.session.content.resolve(entry).then((resolved) => {
-          if (this.entry === entry) this.resolved = resolved
-        })
-    }
+    if (changed.has('session'))
+      this.subscriptions.follow(this.session.delivery.changed, this.session.members.changed)
+    const known = this.resolved
+    const stale =
+      changed.has('entry') ||
+      changed.has('session') ||
+      (known?.kind === 'message' && known.authenticity === 'unverified')
+    if (stale) this.resolve()
+  }
+
+  private resolve(): void {
+    const entry = this.entry
+    this.resolved = this.session.content.peek(entry) ?? this.resolved
+    void this.session.content.resolve(entry).then((resolved) => {
+      if (this.entry === entry && resolved !== this.resolved) this.resolved = resolved
+    })
   }
 
   override render() {
