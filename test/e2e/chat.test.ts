@@ -158,6 +158,25 @@ describe('two people on two networks', () => {
       .waitFor({ timeout: CONNECT_MS })
   })
 
+  test('a peer offline long enough for the connection to drop reconnects and merges', async () => {
+    await setNetwork(topology.clients[1], false)
+    try {
+      // Alice's side notices only when ICE gives up on the old connection.
+      await alice.page
+        .getByText('Online — waiting for others to join')
+        .waitFor({ timeout: RECONNECT_MS })
+      await send(bob.page, 'Bob, written after the connection dropped')
+      await send(alice.page, 'Alice, written while Bob was away')
+    } finally {
+      await setNetwork(topology.clients[1], true)
+    }
+    await expect.poll(() => directlyConnected(bob), { timeout: RECONNECT_MS }).toBe(true)
+    for (const page of [alice.page, bob.page])
+      await expect
+        .poll(async () => (await messageTexts(page)).slice(-2), { timeout: RECONNECT_MS })
+        .toEqual(['Bob, written after the connection dropped', 'Alice, written while Bob was away'])
+  })
+
   test('two tabs of the same room stay in sync', async () => {
     const second = await alice.context.newPage()
     await openRoom(second, link)
