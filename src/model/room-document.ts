@@ -30,6 +30,14 @@ export class RoomDocument {
     return typeof value === 'number' ? value : undefined
   }
 
+  /** The Yjs id (writer client, clock) of a message's record: what delivery is tracked by. */
+  writeIdOf(id: string): { client: number; clock: number } | undefined {
+    // Y.Map keeps its entries' items in `_map`; stable across yjs 13 and the only way to
+    // learn which write produced a value.
+    const item = (this.maps.messages as unknown as { _map: Map<string, Y.Item> })._map.get(id)
+    return item && !item.deleted ? { client: item.id.client, clock: item.id.clock } : undefined
+  }
+
   insertMessage(id: string, record: MessageRecord): void {
     if (!isMessageId(id)) throw new Error(`not a message id: ${id}`)
     const bytes = encodeMessage(record)

@@ -1,24 +1,37 @@
-// Delivery state of our own messages, acknowledged for real: a message counts as delivered once
-// some other tab or peer reports (in its encrypted presence) that it holds our Yjs updates up
-// to the clock the message was written at. Pending messages survive a reload via storage.
+// Delivery state of our own writes, acknowledged for real: a message counts as delivered once
+// another person's browser reports (in its encrypted presence) that it holds our Yjs updates
+// up to that message's clock. We keep, per Yjs client id this browser wrote with, the clock
+// written and the clock acknowledged — O(1) per message sent and a few bytes of storage, which
+// survives reloads and is shared with other tabs through storage events.
 import * as Y from 'yjs'
 import { Listeners } from './events'
 import type { RemotePresence } from './presence'
 
-interface PendingWrite {
-  readonly clientId: number
+interface WriterClock {
+  /** Yjs clock after our latest write with this client id. */
+  written: number
+  /** Highest clock another person's browser has acknowledged holding. */
+  acked: number
+}
+
+/** A Yjs item id: which client wrote it, at which clock. */
+export interface WriteId {
+  readonly client: number
   readonly clock: number
 }
 
+/** Long enough to coalesce a burst of sends; short enough that a reload rarely loses a mark. */
+const SAVE_DELAY_MS = 250
+/** Writers fully acknowledged are dropped beyond this many, oldest first. */
+const MAX_WRITERS = 64
+
 export class DeliveryTracker {
   readonly changed = new Listeners()
-  private readonly pending = new Map<string, PendingWrite>()
+  private readonly writers = new Map<number, WriterClock>()
   private readonly storageKey: string
-
-  /** Other tabs of this browser share the pending list through storage events. */
+  private saveTimer: ReturnType<typeof setTimeout> | undefined
   private readonly onStorage = (event: StorageEvent): void => {
     if (event.key !== this.storageKey) return
-    this.pending.clear()
     this.restore()
     this.changed.emit()
   }
@@ -27,82 +40,97 @@ export class DeliveryTracker {
     roomId: string,
     private readonly storage: Storage | undefined,
   ) {
-    this.storageKey = `parley:pending:${roomId}`
+    this.storageKey = `parley:delivery:${roomId}`
     this.restore()
     if (storage && typeof window !== 'undefined') window.addEventListener('storage', this.onStorage)
   }
 
   /** Call right after our own write: the doc's clock for our client id is then past it. */
-  track(messageId: string, doc: Y.Doc): void {
-    this.pending.set(messageId, {
-      clientId: doc.clientID,
-      clock: Y.getState(doc.store, doc.clientID),
-    })
-    this.save()
+  track(doc: Y.Doc): void {
+    const writer = this.writers.get(doc.clientID) ?? { written: 0, acked: 0 }
+    writer.written = Y.getState(doc.store, doc.clientID)
+    this.writers.set(doc.clientID, writer)
+    this.scheduleSave()
     this.changed.emit()
   }
 
-  isPending(messageId: string): boolean {
-    return this.pending.has(messageId)
+  /** Whether the write with this Yjs id is ours and not yet held by anyone else. */
+  isPending(write: WriteId): boolean {
+    const writer = this.writers.get(write.client)
+    return writer !== undefined && write.clock >= writer.acked
   }
 
   /** The writer client ids we wait on, for our presence state. */
   wants(): number[] {
-    return [...new Set([...this.pending.values()].map((write) => write.clientId))]
+    return [...this.writers].filter(([, w]) => w.acked < w.written).map(([client]) => client)
   }
 
-  /** Marks delivered whatever any remote presence has acknowledged. */
+  /** Takes in what other people's browsers report holding of our writes. */
   acknowledge(presences: readonly RemotePresence[]): void {
     let changed = false
-    for (const [id, write] of this.pending) {
-      const acked = presences.some((p) => (p.seen?.[String(write.clientId)] ?? -1) >= write.clock)
-      if (acked) {
-        this.pending.delete(id)
-        changed = true
+    for (const [client, writer] of this.writers) {
+      for (const presence of presences) {
+        const seen = presence.seen?.[String(client)] ?? 0
+        if (seen > writer.acked) {
+          writer.acked = Math.min(seen, writer.written)
+          changed = true
+        }
       }
     }
     if (changed) {
-      this.save()
-      this.changed.emit()
-    }
-  }
-
-  forget(messageId: string): void {
-    if (this.pending.delete(messageId)) {
-      this.save()
+      this.scheduleSave()
       this.changed.emit()
     }
   }
 
   clear(): void {
-    this.pending.clear()
+    clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    this.writers.clear()
     this.storage?.removeItem(this.storageKey)
   }
 
   destroy(): void {
+    if (this.saveTimer !== undefined) {
+      clearTimeout(this.saveTimer)
+      this.save()
+    }
     if (typeof window !== 'undefined') window.removeEventListener('storage', this.onStorage)
     this.changed.clear()
   }
 
   private restore(): void {
+    this.writers.clear()
     try {
       const raw: unknown = JSON.parse(this.storage?.getItem(this.storageKey) ?? '[]')
       if (!Array.isArray(raw)) return
-      for (const item of raw) {
-        const [id, clientId, clock] = Array.isArray(item) ? (item as unknown[]) : []
-        if (typeof id === 'string' && Number.isSafeInteger(clientId) && Number.isSafeInteger(clock))
-          this.pending.set(id, { clientId: clientId as number, clock: clock as number })
+      for (const row of raw) {
+        const [client, written, acked] = Array.isArray(row) ? (row as unknown[]) : []
+        if ([client, written, acked].every((n) => Number.isSafeInteger(n)))
+          this.writers.set(client as number, { written: written as number, acked: acked as number })
       }
     } catch {
-      this.storage?.removeItem(this.storageKey) // corrupt: pending marks are a hint, not data
+      this.storage?.removeItem(this.storageKey) // corrupt: delivery marks are a hint, not data
     }
   }
 
+  private scheduleSave(): void {
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = undefined
+      this.save()
+    }, SAVE_DELAY_MS)
+  }
+
   private save(): void {
-    const rows = [...this.pending].map(([id, write]) => [id, write.clientId, write.clock])
+    let rows = [...this.writers].map(([client, w]) => [client, w.written, w.acked])
+    const done = rows.filter(([, written, acked]) => acked >= written)
+    if (done.length > MAX_WRITERS) {
+      const drop = new Set(done.slice(0, done.length - MAX_WRITERS).map(([client]) => client))
+      rows = rows.filter(([client]) => !drop.has(client))
+      for (const client of drop) this.writers.delete(client)
+    }
     try {
-      if (rows.length === 0) this.storage?.removeItem(this.storageKey)
-      else this.storage?.setItem(this.storageKey, JSON.stringify(rows))
+      this.storage?.setItem(this.storageKey, JSON.stringify(rows))
     } catch {
       // Storage full or unavailable: delivery marks then last for this session only.
     }

@@ -158,6 +158,12 @@ export class RoomSession {
   readonly room: RoomDocument
   readonly webrtc: WebrtcLink
 
+  /** Our own message not yet held by another person's browser ("not yet delivered"). */
+  isPending(messageId: string): boolean {
+    const write = this.room.writeIdOf(messageId)
+    return write !== undefined && this.delivery.isPending(write)
+  }
+
   /** Locally stored updates that were corrupt and skipped when the room was opened. */
   get damagedLocalUpdates(): number {
     return this.local.damagedUpdates
@@ -215,7 +221,7 @@ export class RoomSession {
     const stamp = this.clock.next()
     const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
     this.room.insertMessage(id, record)
-    this.delivery.track(id, this.doc)
+    this.delivery.track(this.doc)
     this.schedulePresence()
     return id
   }
@@ -224,13 +230,13 @@ export class RoomSession {
     this.ownRecord(id)
     const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
     this.room.setEdit(id, record)
-    this.delivery.track(id, this.doc)
+    this.delivery.track(this.doc)
   }
 
   async remove(id: string): Promise<void> {
     const message = this.ownRecord(id)
     this.room.deleteMessage(id, await composeTombstone(this.keys, this.identity, id, message.stamp))
-    this.delivery.track(id, this.doc)
+    this.delivery.track(this.doc)
   }
 
   async setDisplayName(name: string): Promise<void> {

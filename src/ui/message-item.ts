@@ -126,7 +126,7 @@ export class ParleyMessage extends LitElement {
     if (resolved.kind === 'anomaly')
       return html`<p class="text placeholder warn">${resolved.reason}</p>`
     if (this.editing && resolved.text !== null) return this.renderEditor(resolved.text)
-    const pending = mine && this.session.delivery.isPending(this.entry.id)
+    const pending = mine && this.session.isPending(this.entry.id)
     return html`
       ${
         resolved.text === null
