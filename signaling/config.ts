@@ -1,0 +1,236 @@
+// The server's configuration: command-line flags win over environment variables, which win over
+// defaults. Every bad value is reported with where it came from and what was expected, before
+// anything listens. The relay's options (data dir, Redis URL, operator key) join OPTIONS later.
+
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './limits'
+import { LOG_LEVELS, isLogLevel, type LogLevel } from './log'
+
+export type { SignalingLimits } from './limits'
+
+/** One ICE server as the browser's RTCPeerConnection accepts it. */
+export interface RTCIceServerConfig {
+  urls: string | string[]
+  username?: string
+  credential?: string
+}
+
+export interface ServerConfig {
+  port: number
+  host: string
+  /** Directory of the built app (`npm run build` output). */
+  distDir: string
+  /** Handed to browsers through `/config.json`; empty means host candidates only. */
+  iceServers: RTCIceServerConfig[]
+  limits: SignalingLimits
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: boolean
+  /** Default `info`. Ignored when the caller passes its own logger to startParleyServer. */
+  logLevel?: LogLevel
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export const DEFAULT_HOST = 'localhost'
+export const DEFAULT_PORT = 8787
+export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url))
+
+interface OptionSpec {
+  flag: string
+  env: string
+  /** Boolean options take no value on the command line. */
+  boolean?: true
+  description: string
+}
+
+const OPTIONS = {
+  port: { flag: '--port', env: 'PORT', description: `TCP port (default ${DEFAULT_PORT}; 0 = any)` },
+  host: {
+    flag: '--host',
+    env: 'HOST',
+    description: `interface to listen on (default ${DEFAULT_HOST})`,
+  },
+  distDir: {
+    flag: '--dist',
+    env: 'PARLEY_DIST_DIR',
+    description: 'built app directory (default dist/)',
+  },
+  iceServers: {
+    flag: '--ice-servers',
+    env: 'PARLEY_ICE_SERVERS',
+    description: 'JSON array of {urls, username?, credential?} (default [])',
+  },
+  trustProxy: {
+    flag: '--trust-proxy',
+    env: 'PARLEY_TRUST_PROXY',
+    boolean: true,
+    description: 'log client addresses from X-Forwarded-For',
+  },
+  logLevel: {
+    flag: '--log-level',
+    env: 'PARLEY_LOG_LEVEL',
+    description: `one of ${LOG_LEVELS.join(', ')} (default info)`,
+  },
+} as const satisfies Record<string, OptionSpec>
+
+type OptionName = keyof typeof OPTIONS
+
+/** Usage text for `--help`, generated from the same table the parser reads. */
+export function usage(): string {
+  const lines = Object.values(OPTIONS).map((spec: OptionSpec) => {
+    const flag = spec.boolean ? spec.flag : `${spec.flag} <value>`
+    return `  ${flag.padEnd(24)} ${spec.env.padEnd(20)} ${spec.description}`
+  })
+  return ['Usage: parley-server [options]', '', '  flag                     env', ...lines].join(
+    '\n',
+  )
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const flags = parseFlags(argv)
+  // A raw value and the name of where it came from, for error messages.
+  const raw = (name: OptionName): { value: string; source: string } | undefined => {
+    const spec: OptionSpec = OPTIONS[name]
+    const fromFlag = flags.get(spec.flag)
+    if (fromFlag !== undefined) return { value: fromFlag, source: spec.flag }
+    const fromEnv = env[spec.env]
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: spec.env }
+    return undefined
+  }
+
+  const port = raw('port')
+  const host = raw('host')
+  const distDir = raw('distDir')
+  const iceServers = raw('iceServers')
+  const trustProxy = raw('trustProxy')
+  const logLevel = raw('logLevel')
+  return {
+    port: port ? parsePort(port.value, port.source) : DEFAULT_PORT,
+    host: host ? parseHost(host.value, host.source) : DEFAULT_HOST,
+    distDir: distDir ? resolve(distDir.value) : DEFAULT_DIST_DIR,
+    iceServers: iceServers ? parseIceServers(iceServers.value, iceServers.source) : [],
+    limits: { ...DEFAULT_SIGNALING_LIMITS },
+    trustProxy: trustProxy ? parseBoolean(trustProxy.value, trustProxy.source) : false,
+    logLevel: logLevel ? parseLogLevel(logLevel.value, logLevel.source) : 'info',
+  }
+}
+
+function parseFlags(argv: string[]): Map<string, string> {
+  const specs = new Map<string, OptionSpec>(
+    Object.values(OPTIONS).map((spec: OptionSpec) => [spec.flag, spec]),
+  )
+  const flags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const eq = arg.indexOf('=')
+    const flag = arg.startsWith('--') && eq !== -1 ? arg.slice(0, eq) : arg
+    const spec = specs.get(flag)
+    if (!spec) {
+      throw new ConfigError(`Unknown argument "${arg}". Known flags:\n${usage()}`)
+    }
+    if (spec.boolean) {
+      flags.set(flag, eq === -1 ? 'true' : arg.slice(eq + 1))
+    } else if (eq !== -1) {
+      flags.set(flag, arg.slice(eq + 1))
+    } else {
+      const value = argv[i + 1]
+      if (value === undefined || value.startsWith('--')) {
+        throw new ConfigError(`${flag} needs a value`)
+      }
+      flags.set(flag, value)
+      i++
+    }
+  }
+  return flags
+}
+
+function parsePort(value: string, source: string): number {
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(`${source}: "${value}" is not a port; expected an integer 0–65535`)
+  }
+  return port
+}
+
+function parseHost(value: string, source: string): string {
+  const host = value.trim()
+  if (host === '' || /[\s/]/.test(host)) {
+    throw new ConfigError(`${source}: "${value}" is not a host name or address`)
+  }
+  // Accept "[::1]" as well as "::1": listen() wants the bare address.
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+}
+
+function parseBoolean(value: string, source: string): boolean {
+  const normalized = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(normalized)) return true
+  if (['0', 'false', 'no', 'off'].includes(normalized)) return false
+  throw new ConfigError(`${source}: "${value}" is not a boolean; expected true or false`)
+}
+
+function parseLogLevel(value: string, source: string): LogLevel {
+  if (!isLogLevel(value)) {
+    throw new ConfigError(
+      `${source}: "${value}" is not a log level; expected one of ${LOG_LEVELS.join(', ')}`,
+    )
+  }
+  return value
+}
+
+const ICE_URL_SCHEMES = ['stun:', 'stuns:', 'turn:', 'turns:']
+
+export function parseIceServers(value: string, source: string): RTCIceServerConfig[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch (error) {
+    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`)
+  }
+  if (!Array.isArray(parsed)) {
+    throw new ConfigError(`${source}: expected a JSON array of {urls, username?, credential?}`)
+  }
+  return parsed.map((entry: unknown, index) => parseIceServer(entry, `${source}[${index}]`))
+}
+
+function parseIceServer(entry: unknown, where: string): RTCIceServerConfig {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw new ConfigError(`${where}: expected an object {urls, username?, credential?}`)
+  }
+  const { urls, username, credential, ...rest } = entry as Record<string, unknown>
+  const unknownKeys = Object.keys(rest)
+  if (unknownKeys.length > 0) {
+    throw new ConfigError(`${where}: unknown field(s) ${unknownKeys.join(', ')}`)
+  }
+  const urlList = typeof urls === 'string' ? [urls] : urls
+  if (
+    !Array.isArray(urlList) ||
+    urlList.length === 0 ||
+    !urlList.every((url): url is string => typeof url === 'string')
+  ) {
+    throw new ConfigError(`${where}.urls: expected a string or a non-empty array of strings`)
+  }
+  for (const url of urlList) {
+    if (!ICE_URL_SCHEMES.some((scheme) => url.toLowerCase().startsWith(scheme))) {
+      throw new ConfigError(`${where}.urls: "${url}" must start with ${ICE_URL_SCHEMES.join(' ')}`)
+    }
+  }
+  if (username !== undefined && typeof username !== 'string') {
+    throw new ConfigError(`${where}.username: expected a string`)
+  }
+  if (credential !== undefined && typeof credential !== 'string') {
+    throw new ConfigError(`${where}.credential: expected a string`)
+  }
+  // Browsers throw when building the peer connection if a TURN server lacks credentials:
+  // fail here, at startup, instead of in every user's tab.
+  const needsCredentials = urlList.some((url) => url.toLowerCase().startsWith('turn'))
+  if (needsCredentials && (username === undefined || credential === undefined)) {
+    throw new ConfigError(`${where}: TURN servers need both username and credential`)
+  }
+  const server: RTCIceServerConfig = { urls: urls as string | string[] }
+  if (username !== undefined) server.username = username
+  if (credential !== undefined) server.credential = credential
+  return server
+}

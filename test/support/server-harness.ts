@@ -1,0 +1,69 @@
+// Starts a real Parley server for a test: port 0 on 127.0.0.1, logs captured instead of printed,
+// an empty temporary dist directory unless the test brings its own. `close()` removes it all.
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ServerConfig, SignalingLimits } from '../../signaling/config'
+import { DEFAULT_SIGNALING_LIMITS } from '../../signaling/limits'
+import { createLogger } from '../../signaling/log'
+import { startParleyServer, type ParleyServer } from '../../signaling/server'
+
+export interface LogRecord {
+  level: string
+  event: string
+  [field: string]: unknown
+}
+
+export interface TestServer {
+  server: ParleyServer
+  config: ServerConfig
+  /** `ws://127.0.0.1:PORT` + path. */
+  wsUrl(path: string): string
+  /** Every log line the server wrote, parsed. */
+  logs: LogRecord[]
+  close(): Promise<void>
+}
+
+export interface TestServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
+  limits?: Partial<SignalingLimits>
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { limits, ...rest } = options
+  const scratch = await mkdtemp(join(tmpdir(), 'parley-test-'))
+  const config: ServerConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    distDir: join(scratch, 'dist-not-built'),
+    iceServers: [],
+    trustProxy: false,
+    logLevel: 'debug',
+    ...rest,
+    limits: { ...DEFAULT_SIGNALING_LIMITS, ...limits },
+  }
+  const logs: LogRecord[] = []
+  const logger = createLogger({
+    level: 'debug',
+    sink: (line) => logs.push(JSON.parse(line) as LogRecord),
+  })
+  const server = await startParleyServer(config, { logger })
+  return {
+    server,
+    config,
+    logs,
+    wsUrl: (path) => `ws://127.0.0.1:${server.port}${path}`,
+    close: async () => {
+      await server.close()
+      await rm(scratch, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A throwaway directory for a test's own dist; removed by the returned function. */
+export async function makeTempDir(
+  prefix: string,
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
