@@ -1,6 +1,6 @@
 // The server's configuration: command-line flags win over environment variables, which win over
 // defaults. Every bad value is reported with where it came from and what was expected, before
-// anything listens. The relay's options (data dir, Redis URL, operator key) join OPTIONS later.
+// anything listens.
 
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +28,16 @@ export interface ServerConfig {
   trustProxy: boolean
   /** Default `info`. Ignored when the caller passes its own logger to startParleyServer. */
   logLevel?: LogLevel
+  /** Where the embedded store keeps rooms (default `./data` in the working directory). */
+  dataDir: string
+  /** `redis://…`: share signaling, room updates and storage with other instances. */
+  redisUrl: string | null
+  /** Origins allowed to open WebSockets (exact `scheme://host[:port]`); empty allows any. */
+  allowedOrigins: string[]
+  /** When set, creating a room on the relay needs the query parameter `key` with this value. */
+  operatorKey: string | null
+  /** UDP port of the built-in STUN service (default 3478; 0 = any free port); null = off. */
+  stunPort: number | null
 }
 
 export class ConfigError extends Error {
@@ -37,6 +47,8 @@ export class ConfigError extends Error {
 export const DEFAULT_HOST = 'localhost'
 export const DEFAULT_PORT = 8787
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url))
+export const DEFAULT_DATA_DIR = 'data'
+export const DEFAULT_STUN_PORT = 3478
 
 interface OptionSpec {
   flag: string
@@ -68,6 +80,31 @@ const OPTIONS = {
     env: 'PARLEY_TRUST_PROXY',
     boolean: true,
     description: 'log client addresses from X-Forwarded-For',
+  },
+  dataDir: {
+    flag: '--data-dir',
+    env: 'PARLEY_DATA_DIR',
+    description: `embedded store directory (default ./${DEFAULT_DATA_DIR})`,
+  },
+  redisUrl: {
+    flag: '--redis',
+    env: 'PARLEY_REDIS_URL',
+    description: 'redis://host:port/db to scale out over Redis (default: embedded store)',
+  },
+  allowedOrigins: {
+    flag: '--allowed-origins',
+    env: 'PARLEY_ALLOWED_ORIGINS',
+    description: 'comma-separated origins allowed to connect (default: any)',
+  },
+  operatorKey: {
+    flag: '--operator-key',
+    env: 'PARLEY_OPERATOR_KEY',
+    description: 'require ?key=<value> to create rooms on the relay (default: open)',
+  },
+  stunPort: {
+    flag: '--stun-port',
+    env: 'PARLEY_STUN_PORT',
+    description: `UDP port of the STUN service, or "off" (default ${DEFAULT_STUN_PORT})`,
   },
   logLevel: {
     flag: '--log-level',
@@ -107,6 +144,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const iceServers = raw('iceServers')
   const trustProxy = raw('trustProxy')
   const logLevel = raw('logLevel')
+  const dataDir = raw('dataDir')
+  const redisUrl = raw('redisUrl')
+  const allowedOrigins = raw('allowedOrigins')
+  const operatorKey = raw('operatorKey')
+  const stunPort = raw('stunPort')
   return {
     port: port ? parsePort(port.value, port.source) : DEFAULT_PORT,
     host: host ? parseHost(host.value, host.source) : DEFAULT_HOST,
@@ -115,6 +157,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     limits: { ...DEFAULT_SIGNALING_LIMITS },
     trustProxy: trustProxy ? parseBoolean(trustProxy.value, trustProxy.source) : false,
     logLevel: logLevel ? parseLogLevel(logLevel.value, logLevel.source) : 'info',
+    dataDir: resolve(dataDir ? dataDir.value : DEFAULT_DATA_DIR),
+    redisUrl: redisUrl ? parseRedisUrl(redisUrl.value, redisUrl.source) : null,
+    allowedOrigins: allowedOrigins ? parseOrigins(allowedOrigins.value, allowedOrigins.source) : [],
+    operatorKey: operatorKey ? parseOperatorKey(operatorKey.value, operatorKey.source) : null,
+    stunPort: stunPort ? parseStunPort(stunPort.value, stunPort.source) : DEFAULT_STUN_PORT,
   }
 }
 
@@ -169,6 +216,55 @@ function parseBoolean(value: string, source: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(normalized)) return true
   if (['0', 'false', 'no', 'off'].includes(normalized)) return false
   throw new ConfigError(`${source}: "${value}" is not a boolean; expected true or false`)
+}
+
+function parseRedisUrl(value: string, source: string): string {
+  let url: URL
+  try {
+    url = new URL(value.trim())
+  } catch {
+    throw new ConfigError(`${source}: "${value}" is not a URL; expected redis://host:port`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`${source}: "${value}" must start with redis:// or rediss://`)
+  }
+  return url.href
+}
+
+function parseOrigins(value: string, source: string): string[] {
+  return value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map((origin) => {
+      let url: URL
+      try {
+        url = new URL(origin)
+      } catch {
+        throw new ConfigError(`${source}: "${origin}" is not an origin; expected https://host`)
+      }
+      if (url.origin !== origin.replace(/\/$/, '')) {
+        throw new ConfigError(
+          `${source}: "${origin}" is not an origin; expected scheme://host[:port]`,
+        )
+      }
+      return url.origin
+    })
+}
+
+function parseOperatorKey(value: string, source: string): string {
+  // The key travels in a query string: keep it to URL-safe characters and long enough to guess.
+  if (!/^[A-Za-z0-9_~.-]{16,256}$/.test(value)) {
+    throw new ConfigError(
+      `${source}: the operator key must be 16–256 characters of A–Z a–z 0–9 _ ~ . -`,
+    )
+  }
+  return value
+}
+
+function parseStunPort(value: string, source: string): number | null {
+  if (value.trim().toLowerCase() === 'off') return null
+  return parsePort(value, source)
 }
 
 function parseLogLevel(value: string, source: string): LogLevel {

@@ -9,7 +9,7 @@ import { DEFAULT_SIGNALING_LIMITS } from '../../signaling/limits'
 describe('parseConfig', () => {
   it('defaults to localhost:8787, dist/ beside the server, no ICE servers', () => {
     const config = parseConfig([], {})
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       port: 8787,
       host: 'localhost',
       distDir: DEFAULT_DIST_DIR,
@@ -17,8 +17,38 @@ describe('parseConfig', () => {
       limits: DEFAULT_SIGNALING_LIMITS,
       trustProxy: false,
       logLevel: 'info',
+      dataDir: resolve('data'),
+      redisUrl: null,
+      allowedOrigins: [],
+      operatorKey: null,
+      stunPort: 3478,
     })
     expect(DEFAULT_DIST_DIR).toBe(resolve(import.meta.dirname, '../../dist'))
+  })
+
+  it('reads the relay, Redis, origin and STUN options', () => {
+    const config = parseConfig(
+      [
+        '--data-dir',
+        '/var/lib/parley',
+        '--redis=redis://127.0.0.1:6380/2',
+        '--allowed-origins',
+        'https://chat.example.org, http://localhost:8787',
+        '--operator-key',
+        'k3y-with-enough_chars',
+        '--stun-port',
+        'off',
+      ],
+      {},
+    )
+    expect(config).toMatchObject({
+      dataDir: '/var/lib/parley',
+      redisUrl: 'redis://127.0.0.1:6380/2',
+      allowedOrigins: ['https://chat.example.org', 'http://localhost:8787'],
+      operatorKey: 'k3y-with-enough_chars',
+      stunPort: null,
+    })
+    expect(parseConfig([], { PARLEY_STUN_PORT: '0' }).stunPort).toBe(0)
   })
 
   it('reads the environment', () => {
@@ -93,13 +123,29 @@ describe('parseConfig', () => {
     ],
     [[], { PARLEY_TRUST_PROXY: 'maybe' }, /PARLEY_TRUST_PROXY: "maybe" is not a boolean/],
     [['--log-level', 'loud'], {}, /--log-level: "loud" is not a log level/],
+    [['--redis', 'localhost:6379'], {}, /--redis: "localhost:6379" must start with redis:\/\//],
+    [[], { PARLEY_REDIS_URL: 'not a url' }, /PARLEY_REDIS_URL: "not a url" is not a URL/],
+    [['--allowed-origins', 'https://a.example/path'], {}, /is not an origin/],
+    [['--operator-key', 'short'], {}, /operator key must be 16–256 characters/],
+    [[], { PARLEY_STUN_PORT: 'udp' }, /PARLEY_STUN_PORT: "udp" is not a port/],
   ])('rejects %j %j', (argv, env, message) => {
     expect(() => parseConfig(argv, env)).toThrow(ConfigError)
     expect(() => parseConfig(argv, env)).toThrow(message)
   })
 
   it('lists every flag in the usage text', () => {
-    for (const flag of ['--port', '--host', '--dist', '--ice-servers', '--trust-proxy']) {
+    for (const flag of [
+      '--port',
+      '--host',
+      '--dist',
+      '--ice-servers',
+      '--trust-proxy',
+      '--data-dir',
+      '--redis',
+      '--allowed-origins',
+      '--operator-key',
+      '--stun-port',
+    ]) {
       expect(usage()).toContain(flag)
     }
   })

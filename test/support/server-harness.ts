@@ -39,6 +39,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     iceServers: [],
     trustProxy: false,
     logLevel: 'debug',
+    dataDir: join(scratch, 'data'),
+    redisUrl: null,
+    allowedOrigins: [],
+    operatorKey: null,
+    // Tests that exercise STUN ask for it (port 0); the rest must not hold UDP 3478.
+    stunPort: null,
     ...rest,
     limits: { ...DEFAULT_SIGNALING_LIMITS, ...limits },
   }
