@@ -9,6 +9,7 @@ const CONFIG_CACHE_KEY = 'parley:server-config'
 interface ServerConfig {
   iceServers?: unknown
   signaling?: unknown
+  relay?: unknown
 }
 
 function toWebSocketUrl(path: string): string {
@@ -26,7 +27,32 @@ function parseConfig(raw: ServerConfig): AppConfig {
         (s): s is RTCIceServer => typeof s === 'object' && s !== null && 'urls' in s,
       )
     : []
-  return { signalingUrls: signaling.map(toWebSocketUrl), iceServers }
+  return {
+    signalingUrls: signaling.map(toWebSocketUrl),
+    iceServers,
+    relayUrl: typeof raw.relay === 'string' ? toWebSocketUrl(raw.relay) : null,
+    relayKey: relayKey(),
+  }
+}
+
+const RELAY_KEY_STORAGE = 'parley:relay-key'
+
+/** A private relay's operator hands out `https://host/?relay-key=…` once; it is kept in this
+ * browser and removed from the address bar so it does not end up in shared room links. */
+function relayKey(): string | undefined {
+  const params = new URLSearchParams(location.search)
+  const given = params.get('relay-key')
+  if (given) {
+    localStorage.setItem(RELAY_KEY_STORAGE, given)
+    params.delete('relay-key')
+    const query = params.toString()
+    history.replaceState(
+      null,
+      '',
+      `${location.pathname}${query ? `?${query}` : ''}${location.hash}`,
+    )
+  }
+  return localStorage.getItem(RELAY_KEY_STORAGE) ?? undefined
 }
 
 /** The server's config, or the last one seen when the network is down (offline start). */

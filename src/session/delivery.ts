@@ -1,8 +1,9 @@
 // Delivery state of our own writes, acknowledged for real: a message counts as delivered once
 // another person's browser reports (in its encrypted presence) that it holds our Yjs updates
-// up to that message's clock. We keep, per Yjs client id this browser wrote with, the clock
-// written and the clock acknowledged — O(1) per message sent and a few bytes of storage, which
-// survives reloads and is shared with other tabs through storage events.
+// up to that message's clock, and as saved to the relay once the relay's state vector, sent
+// only for what it has durably stored, covers it. We keep, per Yjs client id this browser
+// wrote with, the clock written, acknowledged and stored — O(1) per message sent and a few
+// bytes of storage, which survives reloads and is shared with other tabs through storage events.
 import * as Y from 'yjs'
 import { Listeners } from './events'
 import type { RemotePresence } from './presence'
@@ -12,7 +13,12 @@ interface WriterClock {
   written: number
   /** Highest clock another person's browser has acknowledged holding. */
   acked: number
+  /** Highest clock the relay has reported storing durably. */
+  stored: number
 }
+
+/** Where one of our writes has got to. */
+export type DeliveryState = 'pending' | 'saved-to-relay' | 'delivered'
 
 /** A Yjs item id: which client wrote it, at which clock. */
 export interface WriteId {
@@ -47,17 +53,19 @@ export class DeliveryTracker {
 
   /** Call right after our own write: the doc's clock for our client id is then past it. */
   track(doc: Y.Doc): void {
-    const writer = this.writers.get(doc.clientID) ?? { written: 0, acked: 0 }
+    const writer = this.writers.get(doc.clientID) ?? { written: 0, acked: 0, stored: 0 }
     writer.written = Y.getState(doc.store, doc.clientID)
     this.writers.set(doc.clientID, writer)
     this.scheduleSave()
     this.changed.emit()
   }
 
-  /** Whether the write with this Yjs id is ours and not yet held by anyone else. */
-  isPending(write: WriteId): boolean {
+  /** Where the write with this Yjs id has got to; undefined if it is not one of ours. */
+  stateOf(write: WriteId): DeliveryState | undefined {
     const writer = this.writers.get(write.client)
-    return writer !== undefined && write.clock >= writer.acked
+    if (writer === undefined) return undefined
+    if (write.clock < writer.acked) return 'delivered'
+    return write.clock < writer.stored ? 'saved-to-relay' : 'pending'
   }
 
   /** The writer client ids we wait on, for our presence state. */
@@ -75,6 +83,22 @@ export class DeliveryTracker {
           writer.acked = Math.min(seen, writer.written)
           changed = true
         }
+      }
+    }
+    if (changed) {
+      this.scheduleSave()
+      this.changed.emit()
+    }
+  }
+
+  /** Takes in the clocks the relay reports holding durably (its state vector). */
+  relayStored(clocks: ReadonlyMap<number, number>): void {
+    let changed = false
+    for (const [client, writer] of this.writers) {
+      const stored = Math.min(clocks.get(client) ?? 0, writer.written)
+      if (stored > writer.stored) {
+        writer.stored = stored
+        changed = true
       }
     }
     if (changed) {
@@ -105,9 +129,14 @@ export class DeliveryTracker {
       const raw: unknown = JSON.parse(this.storage?.getItem(this.storageKey) ?? '[]')
       if (!Array.isArray(raw)) return
       for (const row of raw) {
-        const [client, written, acked] = Array.isArray(row) ? (row as unknown[]) : []
-        if ([client, written, acked].every((n) => Number.isSafeInteger(n)))
-          this.writers.set(client as number, { written: written as number, acked: acked as number })
+        // Rows written before the relay existed have no stored clock: nothing stored yet.
+        const [client, written, acked, stored = 0] = Array.isArray(row) ? (row as unknown[]) : []
+        if ([client, written, acked, stored].every((n) => Number.isSafeInteger(n)))
+          this.writers.set(client as number, {
+            written: written as number,
+            acked: acked as number,
+            stored: stored as number,
+          })
       }
     } catch {
       this.storage?.removeItem(this.storageKey) // corrupt: delivery marks are a hint, not data
@@ -122,7 +151,7 @@ export class DeliveryTracker {
   }
 
   private save(): void {
-    let rows = [...this.writers].map(([client, w]) => [client, w.written, w.acked])
+    let rows = [...this.writers].map(([client, w]) => [client, w.written, w.acked, w.stored])
     const done = rows.filter(([, written, acked]) => acked >= written)
     if (done.length > MAX_WRITERS) {
       const drop = new Set(done.slice(0, done.length - MAX_WRITERS).map(([client]) => client))

@@ -1,5 +1,5 @@
-// One open room: its Yjs document, local store, WebRTC link, presence, timeline and the
-// operations people perform. Opening loads IndexedDB before any network (DESIGN §4);
+// One open room: its Yjs document, local store, WebRTC and relay links, presence, timeline and
+// the operations people perform. Opening loads IndexedDB before any network (DESIGN §4);
 // destroy() undoes the constructor step by step and can be called any number of times.
 import * as Y from 'yjs'
 import { HybridClock, RoomDocument, parseMessage } from '../model'
@@ -19,16 +19,21 @@ import {
 } from './authoring'
 import { LocalStore } from '../net/local-store'
 import { WebrtcLink } from '../net/webrtc-link'
+import { RelayLink, type RelayRefusal } from '../net/relay-link'
 import { Listeners } from './events'
 import { MemberDirectory } from './members'
 import { MessageContentResolver } from './message-content'
-import { PresenceChannel } from './presence'
-import { DeliveryTracker, seenClocks } from './delivery'
+import { PresenceChannel, type RemotePresence } from './presence'
+import { DeliveryTracker, seenClocks, type DeliveryState } from './delivery'
 import { Timeline } from './timeline'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
   readonly iceServers: readonly RTCIceServer[]
+  /** `ws(s)://host/relay`, or null for a room carried by WebRTC alone. */
+  readonly relayUrl?: string | null
+  /** Operator key of a private relay (needed there to create rooms). */
+  readonly relayKey?: string
   readonly displayName: string
   /** For delivery marks that survive a reload; absent in tests that do not need it. */
   readonly storage?: Storage
@@ -38,6 +43,8 @@ export interface RoomSessionConfig {
 export type Reach =
   /** An open WebRTC data channel to this person's tab. */
   | 'direct'
+  /** No data channel, but both of us are connected to the relay, which carries the room. */
+  | 'relay'
   /** Another tab of this same browser. */
   | 'this-browser'
   /** Known from presence, but no data channel (yet). */
@@ -59,6 +66,12 @@ export interface ConnectionStatus {
   readonly directPeers: number
   /** Other tabs of this browser in the same room. */
   readonly sameBrowserPeers: number
+  /** People reached through the relay only. */
+  readonly relayPeers: number
+  /** The relay link: none configured, connecting, connected, or refused for good. */
+  readonly relay: 'none' | 'connecting' | 'connected' | 'refused'
+  /** Why the relay refused this room, when it did. */
+  readonly relayRefusal: RelayRefusal | null
 }
 
 /** Presence acknowledgements are coalesced: at most one re-publish per this many ms. */
@@ -71,6 +84,9 @@ export class RoomSession {
   readonly content: MessageContentResolver
   readonly delivery: DeliveryTracker
   readonly presence: PresenceChannel
+  /** Presence as seen through the relay: its own awareness (DESIGN §3). */
+  readonly relayPresence: PresenceChannel | null
+  readonly relay: RelayLink | null
   private readonly clock: HybridClock
   private displayName: string
   private presenceTimer: ReturnType<typeof setTimeout> | undefined
@@ -120,6 +136,17 @@ export class RoomSession {
       iceServers: config.iceServers,
     })
     this.presence = new PresenceChannel(this.webrtc.awareness, keys.contentKey)
+    this.relay = config.relayUrl
+      ? new RelayLink(doc, {
+          url: config.relayUrl,
+          roomId: keys.roomId,
+          token: keys.relayToken,
+          operatorKey: config.relayKey,
+        })
+      : null
+    this.relayPresence = this.relay
+      ? new PresenceChannel(this.relay.awareness, keys.contentKey)
+      : null
 
     const emit = (): void => this.changed.emit()
     this.disposers.push(
@@ -131,16 +158,27 @@ export class RoomSession {
         this.schedulePresence()
         emit()
       }),
-      this.presence.changed.subscribe(() => {
-        // Only another person's browser makes a message delivered; our own tabs share storage.
-        this.delivery.acknowledge(this.presence.people().filter((p) => p.keyId !== this.myKeyId))
-        this.schedulePresence()
-        emit()
-      }),
       this.delivery.changed.subscribe(emit),
     )
+    const onPresence = (): void => {
+      // Only another person's browser makes a message delivered; our own tabs share storage.
+      this.delivery.acknowledge(this.allPresences().filter((p) => p.keyId !== this.myKeyId))
+      this.schedulePresence()
+      emit()
+    }
+    this.disposers.push(this.presence.changed.subscribe(onPresence))
+    const { relay, relayPresence } = this
+    if (relay && relayPresence) {
+      this.disposers.push(
+        relayPresence.changed.subscribe(onPresence),
+        relay.changed.subscribe(() => {
+          this.delivery.relayStored(relay.stored)
+          emit()
+        }),
+      )
+    }
     const onUpdate = (): void => {
-      if (this.presence.people().some((p) => (p.want?.length ?? 0) > 0)) this.schedulePresence()
+      if (this.allPresences().some((p) => (p.want?.length ?? 0) > 0)) this.schedulePresence()
     }
     doc.on('update', onUpdate)
     this.disposers.push(() => doc.off('update', onUpdate))
@@ -158,10 +196,10 @@ export class RoomSession {
   readonly room: RoomDocument
   readonly webrtc: WebrtcLink
 
-  /** Our own message not yet held by another person's browser ("not yet delivered"). */
-  isPending(messageId: string): boolean {
+  /** Where our own message has got to; undefined for others' messages. */
+  deliveryOf(messageId: string): DeliveryState | undefined {
     const write = this.room.writeIdOf(messageId)
-    return write !== undefined && this.delivery.isPending(write)
+    return write === undefined ? undefined : this.delivery.stateOf(write)
   }
 
   /** Locally stored updates that were corrupt and skipped when the room was opened. */
@@ -187,6 +225,15 @@ export class RoomSession {
       signaling: this.webrtc.signalingConnected(),
       directPeers: this.webrtc.directPeerIds().length,
       sameBrowserPeers: this.webrtc.sameBrowserPeerIds().length,
+      relayPeers: this.relay ? this.people().filter((p) => p.reach === 'relay').length : 0,
+      relay: !this.relay
+        ? 'none'
+        : this.relay.refused()
+          ? 'refused'
+          : this.relay.connected()
+            ? 'connected'
+            : 'connecting',
+      relayRefusal: this.relay?.refused() ?? null,
     }
   }
 
@@ -194,13 +241,25 @@ export class RoomSession {
   people(): Person[] {
     const direct = new Set(this.webrtc.directPeerIds())
     const sameBrowser = new Set(this.webrtc.sameBrowserPeerIds())
-    const rank: Record<Reach, number> = { direct: 2, 'this-browser': 1, connecting: 0 }
+    const viaRelay = new Set(this.relayPresence?.people().map((p) => p.webrtcPeerId) ?? [])
+    const rank: Record<Reach, number> = {
+      direct: 3,
+      relay: 2,
+      'this-browser': 1,
+      connecting: 0,
+    }
     const byKey = new Map<string, Person>()
-    for (const p of this.presence.people()) {
+    for (const p of this.allPresences()) {
       if (p.keyId === this.myKeyId) continue
       const id = p.webrtcPeerId
       const reach: Reach =
-        id && direct.has(id) ? 'direct' : id && sameBrowser.has(id) ? 'this-browser' : 'connecting'
+        id && direct.has(id)
+          ? 'direct'
+          : id && sameBrowser.has(id)
+            ? 'this-browser'
+            : id && viaRelay.has(id) && this.relay?.connected()
+              ? 'relay'
+              : 'connecting'
       const known = byKey.get(p.keyId)
       if (known && known.reach !== 'me' && rank[known.reach] >= rank[reach]) continue
       byKey.set(p.keyId, { keyId: p.keyId, name: p.name, isMe: false, reach })
@@ -210,10 +269,11 @@ export class RoomSession {
   }
 
   /** Nobody else can get our writes right now: the browser is offline (a data channel can
-   * look open for seconds after the network went), or no data channel (and, later, no relay). */
+   * look open for seconds after the network went), or there is neither a data channel nor the
+   * relay. */
   private isAlone(): boolean {
     const online = typeof navigator === 'undefined' || navigator.onLine
-    return !online || this.webrtc.directPeerIds().length === 0
+    return !online || (this.webrtc.directPeerIds().length === 0 && !this.relay?.connected())
   }
 
   async send(text: string): Promise<string> {
@@ -290,23 +350,32 @@ export class RoomSession {
     }, PRESENCE_THROTTLE_MS)
   }
 
-  private publishPresence(): Promise<void> {
-    return this.presence.publish({
+  /** Presence states from both links; a tab reached both ways appears twice. */
+  private allPresences(): RemotePresence[] {
+    const viaRelay = this.relayPresence?.people() ?? []
+    return viaRelay.length === 0 ? this.presence.people() : [...this.presence.people(), ...viaRelay]
+  }
+
+  private async publishPresence(): Promise<void> {
+    const state = {
       keyId: this.myKeyId,
       name: this.displayName,
       webrtcPeerId: this.webrtc.peerId,
       want: this.delivery.wants(),
-      seen: seenClocks(this.doc, this.presence.people()),
-    })
+      seen: seenClocks(this.doc, this.allPresences()),
+    }
+    await Promise.all([this.presence.publish(state), this.relayPresence?.publish(state)])
   }
 
   private async teardown(): Promise<void> {
     clearTimeout(this.presenceTimer)
     for (const dispose of this.disposers.splice(0)) dispose()
     this.presence.destroy()
+    this.relayPresence?.destroy()
     this.timeline.destroy()
     this.members.destroy()
     this.delivery.destroy()
+    this.relay?.destroy()
     await this.webrtc.destroy()
     await this.local.destroy()
     this.doc.destroy()

@@ -13,6 +13,10 @@ import './room-view'
 export interface AppConfig {
   readonly signalingUrls: readonly string[]
   readonly iceServers: readonly RTCIceServer[]
+  /** `ws(s)://host/relay`, or null when the server runs no relay. */
+  readonly relayUrl: string | null
+  /** Operator key for a private relay, if this browser was given one. */
+  readonly relayKey?: string
 }
 
 const NAME_KEY = 'parley:display-name'

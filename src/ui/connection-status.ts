@@ -7,12 +7,25 @@ import { baseStyles } from './styles'
 export function describeConnection(status: ConnectionStatus): { tone: string; text: string } {
   if (!status.online)
     return { tone: 'offline', text: 'Offline — messages are kept and sent when you reconnect' }
-  const peers = status.directPeers
-  if (peers > 0)
-    return { tone: 'ok', text: `Connected to ${peers} ${peers === 1 ? 'peer' : 'peers'}` }
-  if (!status.signaling)
-    return { tone: 'offline', text: 'Cannot reach the server — working offline' }
-  return { tone: 'waiting', text: 'Online — waiting for others to join' }
+  const refused =
+    status.relay === 'refused'
+      ? ` · the relay refused this room (${status.relayRefusal?.reason || 'no reason given'})`
+      : ''
+  const { directPeers: direct, relayPeers: relayed } = status
+  if (direct > 0 && relayed > 0)
+    return {
+      tone: 'ok',
+      text: `Connected to ${direct} directly and ${relayed} via relay${refused}`,
+    }
+  if (direct > 0) return { tone: 'ok', text: `Connected to ${peers(direct)}${refused}` }
+  if (relayed > 0) return { tone: 'ok', text: `Connected to ${peers(relayed)} via relay` }
+  if (!status.signaling && status.relay !== 'connected')
+    return { tone: 'offline', text: `Cannot reach the server — working offline${refused}` }
+  return { tone: 'waiting', text: `Online — waiting for others to join${refused}` }
+}
+
+function peers(n: number): string {
+  return `${n} ${n === 1 ? 'peer' : 'peers'}`
 }
 
 @customElement('parley-connection-status')

@@ -4,11 +4,20 @@
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
+import type { DeliveryState } from '../session/delivery'
 import type { TimelineEntry } from '../session/timeline'
 import type { ResolvedEntry } from '../session/message-content'
 import { baseStyles } from './styles'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
+
+// Our writes nobody has reported holding are "not yet delivered"; an unknown write (marks are
+// kept for a bounded number of sessions) has long been delivered.
+const deliveryLabel: Record<DeliveryState, string> = {
+  pending: 'not yet delivered',
+  'saved-to-relay': 'saved to relay',
+  delivered: 'delivered',
+}
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
@@ -126,7 +135,7 @@ export class ParleyMessage extends LitElement {
     if (resolved.kind === 'anomaly')
       return html`<p class="text placeholder warn">${resolved.reason}</p>`
     if (this.editing && resolved.text !== null) return this.renderEditor(resolved.text)
-    const pending = mine && this.session.isPending(this.entry.id)
+    const delivery = mine ? this.session.deliveryOf(this.entry.id) : undefined
     return html`
       ${
         resolved.text === null
@@ -146,8 +155,8 @@ export class ParleyMessage extends LitElement {
         ${this.entry.fromTheFuture ? html`<span class="warn">time stamp in the future</span>` : nothing}
         ${
           mine
-            ? html`<span class="muted delivery"
-                >${pending ? 'not yet delivered' : 'delivered'}</span
+            ? html`<span class="muted delivery" data-delivery=${delivery ?? 'delivered'}
+                >${deliveryLabel[delivery ?? 'delivered']}</span
               >`
             : nothing
         }

@@ -8,6 +8,7 @@ import { colourOf, fingerprint } from './identity-look'
 const reachLabel: Record<Person['reach'], string> = {
   me: 'you',
   direct: 'connected directly',
+  relay: 'via relay',
   'this-browser': 'in another tab of this browser',
   connecting: 'connecting…',
 }

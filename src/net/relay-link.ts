@@ -1,0 +1,138 @@
+// The room's relay side: one stock y-websocket provider to `/relay/<roomId>` with its own
+// awareness (DESIGN §3), carrying the room when peers cannot connect directly and keeping it for
+// peers who are not online together. It also reads what the relay says it has stored: the relay
+// sends a sync step 1 (its state vector) only for what is durably stored (DESIGN §1), so its
+// clocks tell which of our writes are "saved to relay".
+import type * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { Awareness } from 'y-protocols/awareness'
+import * as decoding from 'lib0/decoding'
+import type * as encoding from 'lib0/encoding'
+import { Listeners } from '../session/events'
+
+export interface RelayLinkOptions {
+  /** `ws(s)://host/relay`; the provider appends `/<roomId>`. */
+  readonly url: string
+  readonly roomId: string
+  /** Proves to the relay that we hold the room link (DESIGN §2). */
+  readonly token: string
+  /** Operator key of a private relay, needed to create rooms there. */
+  readonly operatorKey?: string
+}
+
+/** Why the relay will not carry this room; the provider stops reconnecting (44xx codes). */
+export interface RelayRefusal {
+  readonly code: number
+  readonly reason: string
+}
+
+// y-websocket message and sync step types (y-protocols PROTOCOL.md).
+const MESSAGE_SYNC = 0
+const SYNC_STEP_1 = 0
+
+type MessageHandler = (
+  encoder: encoding.Encoder,
+  decoder: decoding.Decoder,
+  provider: WebsocketProvider,
+  emitSynced: boolean,
+  messageType: number,
+) => void
+
+export class RelayLink {
+  readonly awareness: Awareness
+  readonly provider: WebsocketProvider
+  /** Fires when the connection opens, closes or is refused, and when the relay stores more. */
+  readonly changed = new Listeners()
+  /** Per Yjs client id, the clock up to which the relay holds that client's writes durably. */
+  readonly stored = new Map<number, number>()
+  private refusal: RelayRefusal | null = null
+  private destroyed = false
+  private readonly emitChange = (): void => this.changed.emit()
+  private readonly onClosed = (close: RelayRefusal): void => {
+    this.refusal = close
+    this.changed.emit()
+  }
+  /** Back online: a socket that died while offline can look open for up to 30 s (y-websocket's
+   * watchdog); closing it reconnects at once. Offline: stop waiting on a dead socket. */
+  private readonly onNetworkChange = (): void => {
+    const ws = this.provider.ws
+    if (ws && ws.readyState === ws.OPEN) ws.close()
+  }
+
+  constructor(doc: Y.Doc, options: RelayLinkOptions) {
+    this.awareness = new Awareness(doc)
+    const params: Record<string, string> = { token: options.token }
+    if (options.operatorKey) params.key = options.operatorKey
+    this.provider = new WebsocketProvider(options.url, options.roomId, doc, {
+      awareness: this.awareness,
+      params,
+      // y-webrtc already syncs this browser's tabs over BroadcastChannel.
+      disableBc: true,
+    })
+    this.watchStoredState()
+    this.provider.on('status', this.emitChange)
+    this.provider.on('sync', this.emitChange)
+    this.provider.on('closed', this.onClosed)
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.onNetworkChange)
+      window.addEventListener('offline', this.onNetworkChange)
+    }
+  }
+
+  /** An open socket to the relay that has exchanged state with it. */
+  connected(): boolean {
+    return this.provider.wsconnected && this.provider.synced
+  }
+
+  /** Set when the relay refused the room for good (bad token, operator key, room too large). */
+  refused(): RelayRefusal | null {
+    return this.refusal
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.onNetworkChange)
+      window.removeEventListener('offline', this.onNetworkChange)
+    }
+    this.provider.off('status', this.emitChange)
+    this.provider.off('sync', this.emitChange)
+    this.provider.off('closed', this.onClosed)
+    this.changed.clear()
+    this.provider.destroy()
+    this.awareness.destroy()
+  }
+
+  /** Wraps the provider's sync handler to read the relay's state vectors on the way in. */
+  private watchStoredState(): void {
+    const handlers = this.provider.messageHandlers as MessageHandler[]
+    const handleSync = handlers[MESSAGE_SYNC]
+    handlers[MESSAGE_SYNC] = (encoder, decoder, provider, emitSynced, messageType) => {
+      this.readStoredState(decoder)
+      handleSync(encoder, decoder, provider, emitSynced, messageType)
+    }
+  }
+
+  private readStoredState(decoder: decoding.Decoder): void {
+    // Peek with a decoder of our own: the provider's handler reads the same bytes next.
+    const peek = decoding.createDecoder(decoder.arr.subarray(decoder.pos))
+    try {
+      if (decoding.readVarUint(peek) !== SYNC_STEP_1) return
+      const vector = decoding.createDecoder(decoding.readVarUint8Array(peek))
+      let grew = false
+      for (let n = decoding.readVarUint(vector); n > 0; n--) {
+        const client = decoding.readVarUint(vector)
+        const clock = decoding.readVarUint(vector)
+        if (clock > (this.stored.get(client) ?? 0)) {
+          this.stored.set(client, clock)
+          grew = true
+        }
+      }
+      if (grew) this.changed.emit()
+    } catch {
+      // A malformed state vector says nothing about what is stored; the provider's own
+      // handler decides what to do with the message.
+    }
+  }
+}
