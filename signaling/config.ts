@@ -28,6 +28,8 @@ export interface ServerConfig {
   trustProxy: boolean
   /** Default `info`. Ignored when the caller passes its own logger to startParleyServer. */
   logLevel?: LogLevel
+  /** Run the relay on `/relay/<roomId>` (default); off serves signaling and the app only. */
+  relay: boolean
   /** Where the embedded store keeps rooms (default `./data` in the working directory). */
   dataDir: string
   /** `redis://…`: share signaling, room updates and storage with other instances. */
@@ -80,6 +82,12 @@ const OPTIONS = {
     env: 'PARLEY_TRUST_PROXY',
     boolean: true,
     description: 'log client addresses from X-Forwarded-For',
+  },
+  relay: {
+    flag: '--relay',
+    env: 'PARLEY_RELAY',
+    boolean: true,
+    description: 'run the relay (default on; --relay=off: signaling and app only)',
   },
   dataDir: {
     flag: '--data-dir',
@@ -144,6 +152,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const iceServers = raw('iceServers')
   const trustProxy = raw('trustProxy')
   const logLevel = raw('logLevel')
+  const relay = raw('relay')
   const dataDir = raw('dataDir')
   const redisUrl = raw('redisUrl')
   const allowedOrigins = raw('allowedOrigins')
@@ -157,6 +166,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     limits: { ...DEFAULT_SIGNALING_LIMITS },
     trustProxy: trustProxy ? parseBoolean(trustProxy.value, trustProxy.source) : false,
     logLevel: logLevel ? parseLogLevel(logLevel.value, logLevel.source) : 'info',
+    relay: relay ? parseBoolean(relay.value, relay.source) : true,
     dataDir: resolve(dataDir ? dataDir.value : DEFAULT_DATA_DIR),
     redisUrl: redisUrl ? parseRedisUrl(redisUrl.value, redisUrl.source) : null,
     allowedOrigins: allowedOrigins ? parseOrigins(allowedOrigins.value, allowedOrigins.source) : [],

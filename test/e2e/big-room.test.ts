@@ -25,7 +25,7 @@ let newcomer: LaunchedBrowser
 beforeAll(async () => {
   await requireNetnsSupport()
   topology = await createTopology({ kind: 'lan', clients: 2 })
-  parley = await startParleyIn(topology.server)
+  parley = await startParleyIn(topology.server, { relay: false })
   owner = await launchBrowserIn(topology.clients[0], { name: 'owner', origin: parley.origin })
   newcomer = await launchBrowserIn(topology.clients[1], { name: 'newcomer', origin: parley.origin })
 })

@@ -17,6 +17,7 @@ describe('parseConfig', () => {
       limits: DEFAULT_SIGNALING_LIMITS,
       trustProxy: false,
       logLevel: 'info',
+      relay: true,
       dataDir: resolve('data'),
       redisUrl: null,
       allowedOrigins: [],
@@ -38,10 +39,12 @@ describe('parseConfig', () => {
         'k3y-with-enough_chars',
         '--stun-port',
         'off',
+        '--relay=off',
       ],
       {},
     )
     expect(config).toMatchObject({
+      relay: false,
       dataDir: '/var/lib/parley',
       redisUrl: 'redis://127.0.0.1:6380/2',
       allowedOrigins: ['https://chat.example.org', 'http://localhost:8787'],

@@ -39,6 +39,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     iceServers: [],
     trustProxy: false,
     logLevel: 'debug',
+    relay: true,
     dataDir: join(scratch, 'data'),
     redisUrl: null,
     allowedOrigins: [],

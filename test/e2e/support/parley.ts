@@ -1,10 +1,11 @@
 // Parley inside a test topology: the real server (built app + signaling) in the server's
 // namespace, browsers driving the real UI, and the few hooks tests need to look inside a
 // page's RoomSession or to cut a host off the network.
+import { mkdtemp } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { expect } from 'vitest'
-import type { NetnsHost, NodeProcess } from './netns'
+import { scratchDirPrefix, type NetnsHost, type NodeProcess } from './netns'
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 /** Fixed inside the server's own namespace, so it cannot collide with anything. */
@@ -13,14 +14,43 @@ const PARLEY_PORT = 8787
 export interface RunningParley {
   readonly origin: string
   readonly process: NodeProcess
+  /** The relay's store; pass it again to restart on the same rooms. */
+  readonly dataDir: string
 }
 
-export async function startParleyIn(host: NetnsHost): Promise<RunningParley> {
+export interface ParleyOptions {
+  /** Run the relay (default true). Tests of WebRTC alone turn it off. */
+  relay?: boolean
+  /** UDP port of the built-in STUN service; off by default in tests. */
+  stunPort?: number
+  /** Reuse a store (a restart); a fresh one in the run's scratch space otherwise. */
+  dataDir?: string
+}
+
+export async function startParleyIn(
+  host: NetnsHost,
+  options: ParleyOptions = {},
+): Promise<RunningParley> {
+  // Under the namespace's scratch prefix, so the topology's teardown removes it.
+  const dataDir = options.dataDir ?? (await mkdtemp(scratchDirPrefix(host.netns)))
   const process = await host.startNode(
-    ['--import', 'tsx', 'signaling/main.ts', '--host', '0.0.0.0', '--port', String(PARLEY_PORT)],
+    [
+      '--import',
+      'tsx',
+      'signaling/main.ts',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(PARLEY_PORT),
+      '--data-dir',
+      dataDir,
+      '--stun-port',
+      options.stunPort === undefined ? 'off' : String(options.stunPort),
+      `--relay=${options.relay === false ? 'off' : 'on'}`,
+    ],
     { ready: /Parley running at/, cwd: REPO_ROOT, label: 'parley' },
   )
-  return { origin: `http://${host.address}:${PARLEY_PORT}`, process }
+  return { origin: `http://${host.address}:${PARLEY_PORT}`, process, dataDir }
 }
 
 export const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true })
