@@ -1,5 +1,5 @@
 // `npm test`: everything, on a fresh machine. Installs what the browser and network tests
-// need when it is missing (Chromium, iproute2, iptables, redis-server from apt, as root), builds the app the
+// need when it is missing (Chromium, iproute2, iptables, redis-server, coturn from apt, as root), builds the app the
 // browser tests serve, runs every Vitest project, and ends with the totals line CI reads.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -15,6 +15,8 @@ const SYSTEM_NEEDS = [
   ['iproute2', () => has('ip')],
   ['iptables', () => has('iptables')],
   ['redis-server', () => has('redis-server')],
+  // An independent STUN client (turnutils_stunclient) that checks our STUN answers.
+  ['coturn', () => existsSync('/usr/bin/turnutils_stunclient')],
 ]
 
 function ensureSystemPackages() {

@@ -4,10 +4,16 @@
 
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './limits'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_RELAY_LIMITS,
+  DEFAULT_SIGNALING_LIMITS,
+  type RelayLimits,
+  type SignalingLimits,
+} from './limits'
 import { LOG_LEVELS, isLogLevel, type LogLevel } from './log'
 
-export type { SignalingLimits } from './limits'
+export type { RelayLimits, SignalingLimits } from './limits'
 
 /** One ICE server as the browser's RTCPeerConnection accepts it. */
 export interface RTCIceServerConfig {
@@ -30,6 +36,9 @@ export interface ServerConfig {
   logLevel?: LogLevel
   /** Run the relay on `/relay/<roomId>` (default); off serves signaling and the app only. */
   relay: boolean
+  relayLimits: RelayLimits
+  /** WebSocket connections one client address may hold open, `/signal` and `/relay` together. */
+  maxConnectionsPerIp: number
   /** Where the embedded store keeps rooms (default `./data` in the working directory). */
   dataDir: string
   /** `redis://…`: share signaling, room updates and storage with other instances. */
@@ -109,6 +118,16 @@ const OPTIONS = {
     env: 'PARLEY_OPERATOR_KEY',
     description: 'require ?key=<value> to create rooms on the relay (default: open)',
   },
+  maxRoomBytes: {
+    flag: '--max-room-bytes',
+    env: 'PARLEY_MAX_ROOM_BYTES',
+    description: `bytes the relay stores per room (default ${DEFAULT_RELAY_LIMITS.maxRoomBytes})`,
+  },
+  maxConnectionsPerIp: {
+    flag: '--max-connections-per-ip',
+    env: 'PARLEY_MAX_CONNECTIONS_PER_IP',
+    description: `WebSockets per client address (default ${DEFAULT_MAX_CONNECTIONS_PER_IP})`,
+  },
   stunPort: {
     flag: '--stun-port',
     env: 'PARLEY_STUN_PORT',
@@ -158,6 +177,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const allowedOrigins = raw('allowedOrigins')
   const operatorKey = raw('operatorKey')
   const stunPort = raw('stunPort')
+  const maxRoomBytes = raw('maxRoomBytes')
+  const maxConnectionsPerIp = raw('maxConnectionsPerIp')
   return {
     port: port ? parsePort(port.value, port.source) : DEFAULT_PORT,
     host: host ? parseHost(host.value, host.source) : DEFAULT_HOST,
@@ -167,6 +188,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     trustProxy: trustProxy ? parseBoolean(trustProxy.value, trustProxy.source) : false,
     logLevel: logLevel ? parseLogLevel(logLevel.value, logLevel.source) : 'info',
     relay: relay ? parseBoolean(relay.value, relay.source) : true,
+    relayLimits: maxRoomBytes
+      ? relayLimitsForRoomBytes(parsePositiveInteger(maxRoomBytes.value, maxRoomBytes.source))
+      : { ...DEFAULT_RELAY_LIMITS },
+    maxConnectionsPerIp: maxConnectionsPerIp
+      ? parsePositiveInteger(maxConnectionsPerIp.value, maxConnectionsPerIp.source)
+      : DEFAULT_MAX_CONNECTIONS_PER_IP,
     dataDir: resolve(dataDir ? dataDir.value : DEFAULT_DATA_DIR),
     redisUrl: redisUrl ? parseRedisUrl(redisUrl.value, redisUrl.source) : null,
     allowedOrigins: allowedOrigins ? parseOrigins(allowedOrigins.value, allowedOrigins.source) : [],
@@ -270,6 +297,27 @@ function parseOperatorKey(value: string, source: string): string {
     )
   }
   return value
+}
+
+function parsePositiveInteger(value: string, source: string): number {
+  const number = /^\d{1,15}$/.test(value.trim()) ? Number(value) : NaN
+  if (!Number.isSafeInteger(number) || number < 1) {
+    throw new ConfigError(`${source}: "${value}" is not a positive integer`)
+  }
+  return number
+}
+
+function relayLimitsForRoomBytes(maxRoomBytes: number): RelayLimits {
+  // A client may have to push a whole room in one frame (y-websocket cannot split a sync step
+  // 2), so the frame and slow-reader limits grow with the room limit; they never shrink.
+  const defaults = DEFAULT_RELAY_LIMITS
+  const maxPayloadBytes = Math.max(defaults.maxPayloadBytes, maxRoomBytes + 1024)
+  return {
+    ...defaults,
+    maxRoomBytes,
+    maxPayloadBytes,
+    maxBufferedBytes: Math.max(defaults.maxBufferedBytes, 2 * maxPayloadBytes),
+  }
 }
 
 function parseStunPort(value: string, source: string): number | null {

@@ -44,3 +44,96 @@ export const DEFAULT_SIGNALING_LIMITS: Readonly<SignalingLimits> = Object.freeze
   // 15 s, so a dead connection is found within 30–60 s either way.
   heartbeatIntervalMs: 30_000,
 })
+
+/**
+ * Connections one client address may hold open at once, across `/signal` and `/relay` together
+ * (IPv6 addresses count per /64, the block one subscriber usually gets). A person holds one
+ * signaling socket per tab and one relay socket per open room: 128 covers a household or small
+ * office behind one NAT (~10 people, a few tabs, a dozen rooms each) while one host cannot tie
+ * up thousands of sockets.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 128
+
+// Limits on the relay (`/relay/<roomId>`). Relay traffic is one stock y-websocket client per
+// open room: a sync exchange on connect (which can carry a whole room), then one message per
+// local transaction and an awareness renewal every 15 s.
+
+export interface RelayLimits {
+  /** Largest WebSocket message accepted, in bytes (`ws` maxPayload; larger closes with 1009). */
+  maxPayloadBytes: number
+  /** Bytes the relay stores for one room; an update that would pass it closes with 4409. */
+  maxRoomBytes: number
+  /** Structs a loaded room may hold (plus the entries an update adds); past it, 4409 too. */
+  maxRoomStructs: number
+  /** Largest awareness (presence) update accepted, in bytes. */
+  maxAwarenessBytes: number
+  /** Awareness client ids one connection may publish states for. */
+  maxAwarenessClientsPerConnection: number
+  /** Messages a connection may send in a burst (token bucket capacity). */
+  messageBurst: number
+  /** Sustained messages per second a connection may send (token bucket refill rate). */
+  messagesPerSecond: number
+  /** Sync step 1 requests (each answered with the room's missing state) in a burst. */
+  syncRequestBurst: number
+  /** Sustained sync step 1 requests per second. */
+  syncRequestsPerSecond: number
+  /** Bytes queued for a client that does not read before it is dropped as too slow. */
+  maxBufferedBytes: number
+  /** Interval between WebSocket pings; a client that has not answered the last one is dropped. */
+  heartbeatIntervalMs: number
+  /** A connection sent nothing for a whole interval gets a keepalive message. */
+  keepaliveIntervalMs: number
+  /** A room with no connections for this long is flushed and unloaded from memory. */
+  idleRoomUnloadMs: number
+  /** A room's log is compacted into one snapshot once it is larger than this and the snapshot. */
+  compactionMinLogBytes: number
+}
+
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  // A client the relay knows nothing about (a room that grew over WebRTC before it used this
+  // relay) sends everything as one sync step 2: y-websocket cannot split it. A room-sized frame
+  // must fit, or that client would fail with 1009 and retry forever. ws only holds what a
+  // sender has actually sent, and the per-IP limit bounds how many such senders one host is.
+  maxPayloadBytes: 32 * 1024 * 1024 + 1024,
+  // DESIGN §3 plans for ~100,000 messages per room; signed, encrypted records are ~200–300 B,
+  // so such a room is ~30 MB. A loaded Y.Doc costs several times its encoded size in memory,
+  // so this is also what bounds one room's share of the relay's heap.
+  maxRoomBytes: 32 * 1024 * 1024,
+  // Bytes alone do not bound memory: a decoded struct costs ~400 B of heap however few bytes
+  // it took on the wire (200,000 five-byte Items retain 76 MB). A Parley message is one to a
+  // few structs, so DESIGN's 100,000-message room is ~300,000; 1,000,000 leaves headroom and
+  // caps a hostile room's heap near 400 MB. Also bounds what decoding one update may allocate.
+  maxRoomStructs: 1_000_000,
+  // Parley's presence is one encrypted envelope (name, typing) under 1 KB; other stock clients
+  // put cursors and selections there. 64 KiB is generous for both and keeps presence, which is
+  // not stored or counted against the room, from carrying bulk data.
+  maxAwarenessBytes: 64 * 1024,
+  // A stock client publishes its own client id only (echoes of others' states do not add
+  // ids). A few more allow a client that replaced its Y.Doc on the same connection.
+  maxAwarenessClientsPerConnection: 8,
+  // One message per local transaction: a script or a paste of many messages sends hundreds in
+  // a moment. 500 small messages are a few hundred KB.
+  messageBurst: 500,
+  // A fast typist's awareness changes plus a message a second, with ample margin; a client
+  // flooding faster than this is closed with 1013 and may come back after its backoff.
+  messagesPerSecond: 50,
+  // Answering a sync step 1 encodes the room's missing state: a full-room encode for a client
+  // that asks with an empty state vector. A stock client asks once per connection (or every
+  // `resyncInterval`), so 8 at once and one a second cost little and stop a CPU flood.
+  syncRequestBurst: 8,
+  syncRequestsPerSecond: 1,
+  // Two full-room frames: a newcomer's initial sync plus the live traffic that follows it.
+  // A client that lets more pile up is not reading and would grow the heap without bound.
+  maxBufferedBytes: 2 * (32 * 1024 * 1024 + 1024),
+  // As for signaling (the stock servers' value): a dead peer is found within 30–60 s.
+  heartbeatIntervalMs: 30_000,
+  // Stock y-websocket clients drop a connection that received nothing for 30 s (pings do not
+  // count). A connection idle for a whole interval gets a 3-byte keepalive at the next sweep,
+  // so the longest silence is under two intervals: 15 s, half the client's limit.
+  keepaliveIntervalMs: 7_500,
+  // A reload, a network blip or a phone waking up reconnects within seconds and finds the room
+  // still in memory; after half a minute the memory is worth more than the warm cache.
+  idleRoomUnloadMs: 30_000,
+  // Below 64 KiB rewriting the snapshot costs more than reading the log back on load.
+  compactionMinLogBytes: 64 * 1024,
+})

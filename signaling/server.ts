@@ -1,45 +1,113 @@
-// The Parley server: one HTTP server on one port that routes requests (config, health, the built
-// app) and WebSocket upgrades (/signal now, /relay/<roomId> in a later issue), and shuts all of
-// it down in order.
+// The Parley server: one HTTP server on one port that routes requests (config, health, metrics,
+// the built app) and WebSocket upgrades (/signal, /relay/<roomId>), applies what both WebSocket
+// endpoints share (allowed origins, connections per client address), and shuts it all down in
+// order.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ServerConfig } from './config'
+import { IpConnectionLimit } from './ip-connection-limit'
 import { createLogger, type Logger } from './log'
+import { ServerMetrics } from './metrics'
+import { RedisSignalBus } from './redis-signal-bus'
 import { setSecurityHeaders } from './security-headers'
+import { RelayEndpoint } from './relay/relay-endpoint'
 import { SignalEndpoint } from './signal-endpoint'
 import { createStaticHandler } from './static'
+import { openRoomStore } from './store/open-room-store'
+import type { RoomStore } from './store/room-store'
+import { StunServer } from './stun/stun-server'
 
 export interface ParleyServer {
   /** `http://host:port`, with the port actually bound (useful with port 0). */
   url: string
   port: number
+  /** UDP port of the built-in STUN service as bound, or null when it is off. */
+  stunPort: number | null
   /** Closes every WebSocket with 1001 and stops listening. Idempotent. */
   close(): Promise<void>
 }
 
 export const SIGNAL_PATH = '/signal'
-export const RELAY_PATH_PREFIX = '/relay/'
+/** What `/config.json` names as the relay; the app appends `/<roomId>`. */
+export const RELAY_PATH = '/relay'
+export const RELAY_PATH_PREFIX = `${RELAY_PATH}/`
 
-/** What `/config.json` tells the app; relay stays null until the relay exists. */
+// `/healthz` asks the store about this (valid, never used) room id; past this it is unhealthy.
+const HEALTH_PROBE_ROOM_ID = `parley-health-probe-${'0'.repeat(23)}`
+const HEALTH_PROBE_TIMEOUT_MS = 2_000
+
+/** What `/config.json` tells the app; relay is null when the relay is off. */
 export interface ClientConfig {
   iceServers: ServerConfig['iceServers']
   signaling: string[]
   relay: string | null
+  /** The built-in STUN service's UDP port on this same host, or null when it is off. */
+  stunPort: number | null
 }
 
 export async function startParleyServer(
   config: ServerConfig,
   opts: { logger?: Logger } = {},
 ): Promise<ParleyServer> {
-  const logger = opts.logger ?? createLogger({ level: config.logLevel ?? 'info' })
+  const baseLogger = opts.logger ?? createLogger({ level: config.logLevel ?? 'info' })
+  // Read at scrape time only, once the endpoints below exist.
+  const metrics: ServerMetrics = new ServerMetrics({
+    connections: (endpoint) =>
+      endpoint === 'signal' ? signal.hub.connectionCount : (relay?.connectionCount ?? 0),
+    roomsLoaded: () => relay?.hub.roomCount ?? 0,
+  })
+  const logger = metrics.countingRejections(baseLogger)
+  const connectionsPerIp = new IpConnectionLimit(config.maxConnectionsPerIp)
+  // Storage and the Redis bus before anything listens: an unreachable Redis or a data
+  // directory another server holds fails startup with its own message.
+  const store = await openRoomStore(config, logger)
+  let bus: RedisSignalBus | undefined
+  try {
+    bus = config.redisUrl ? await RedisSignalBus.open({ url: config.redisUrl, logger }) : undefined
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const closeStorage = async () => {
+    await bus?.close()
+    await store.close()
+  }
+  // Bound first: /config.json names its port (port 0 picks one), and a taken port fails
+  // startup before anything else is listening.
+  const stun =
+    config.stunPort === null
+      ? null
+      : new StunServer({ host: config.host, port: config.stunPort, logger })
+  try {
+    await stun?.start()
+  } catch (error) {
+    await closeStorage()
+    throw error
+  }
   const serveStatic = createStaticHandler(config.distDir, logger)
-  const signal = new SignalEndpoint({ limits: config.limits, logger })
+  const signal = new SignalEndpoint({
+    limits: config.limits,
+    logger,
+    bus,
+    traffic: metrics.traffic('signal'),
+  })
+  const relay = config.relay
+    ? new RelayEndpoint({
+        pathPrefix: RELAY_PATH_PREFIX,
+        limits: config.relayLimits,
+        logger,
+        store,
+        operatorKey: config.operatorKey,
+        metrics: metrics.relay(),
+      })
+    : null
   const clientConfig: ClientConfig = {
     iceServers: config.iceServers,
     signaling: [SIGNAL_PATH],
-    relay: null,
+    relay: relay ? RELAY_PATH : null,
+    stunPort: stun?.port ?? null,
   }
   const clientConfigJson = JSON.stringify(clientConfig)
   let shuttingDown = false
@@ -65,13 +133,24 @@ export async function startParleyServer(
         res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
         res.end(clientConfigJson)
         return
-      case '/healthz':
-        res.writeHead(200, {
+      case '/healthz': {
+        // One key lookup: cheap enough for a probe every few seconds, and it notices a store
+        // (disk, Redis) that stopped answering.
+        const healthy = await storeAnswers(store, HEALTH_PROBE_TIMEOUT_MS)
+        if (!healthy) logger.warn('http.unhealthy', { kind: store.kind })
+        res.writeHead(healthy ? 200 : 503, {
           'Content-Type': 'text/plain; charset=utf-8',
           'Cache-Control': 'no-store',
         })
-        res.end('ok')
+        res.end(healthy ? 'ok' : 'store unavailable')
         return
+      }
+      case '/metrics': {
+        const { contentType, body } = await metrics.render()
+        res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' })
+        res.end(body)
+        return
+      }
       default:
         await serveStatic(req, res)
     }
@@ -82,39 +161,76 @@ export async function startParleyServer(
     socket.on('error', (error) => logger.debug('http.upgrade_socket_error', { error }))
     const path = pathOf(req)
     if (shuttingDown) return rejectUpgrade(socket, 503)
-    if (path === SIGNAL_PATH) {
-      signal.handleUpgrade(req, socket, head, clientAddress(req, config.trustProxy))
-      return
+    const endpoint =
+      path === SIGNAL_PATH ? signal : relay && path.startsWith(RELAY_PATH_PREFIX) ? relay : null
+    // Logged by prefix only: the rest of a relay path is a room id.
+    const logPath = path.startsWith(RELAY_PATH_PREFIX) ? RELAY_PATH_PREFIX : path.slice(0, 64)
+    if (!endpoint) {
+      logger.debug('http.upgrade_refused', { path: logPath })
+      return rejectUpgrade(socket, 404)
     }
-    // `/relay/<roomId>` belongs to the relay (a later issue); until then it does not exist.
-    logger.debug('http.upgrade_refused', {
-      path: path.startsWith(RELAY_PATH_PREFIX) ? RELAY_PATH_PREFIX : path,
-    })
-    rejectUpgrade(socket, 404)
+    const remote = clientAddress(req, config.trustProxy)
+    const origin = req.headers.origin
+    // Browsers always send Origin, so this stops other sites' pages from using this server.
+    // Other clients can send any Origin they like: an absent one is not refused.
+    if (origin !== undefined && !originAllowed(origin, config.allowedOrigins)) {
+      logger.warn('http.upgrade_rejected', {
+        path: logPath,
+        remote,
+        limit: 'allowedOrigins',
+        value: origin.slice(0, 200),
+        status: 403,
+      })
+      return rejectUpgrade(socket, 403)
+    }
+    if (!connectionsPerIp.admit(remote, socket)) {
+      logger.warn('http.upgrade_rejected', {
+        path: logPath,
+        remote,
+        limit: 'maxConnectionsPerIp',
+        value: connectionsPerIp.count(remote),
+        max: connectionsPerIp.maxPerAddress,
+        status: 429,
+      })
+      return rejectUpgrade(socket, 429)
+    }
+    endpoint.handleUpgrade(req, socket, head, remote)
   })
 
-  await listen(server, config.port, config.host)
+  try {
+    await listen(server, config.port, config.host)
+  } catch (error) {
+    await stun?.close()
+    await closeStorage()
+    throw error
+  }
   const port = (server.address() as AddressInfo).port
   const url = `http://${formatHost(config.host)}:${port}`
   logger.info('server.listening', {
     url,
     distDir: config.distDir,
     iceServers: config.iceServers.length,
+    stunPort: stun?.port ?? null,
   })
 
   let closing: Promise<void> | undefined
   return {
     url,
     port,
+    stunPort: stun?.port ?? null,
     close: () =>
       (closing ??= (async () => {
         shuttingDown = true
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
-        await signal.close()
+        // The relay closes its sockets, then stores what its rooms still hold.
+        await Promise.all([signal.close(), relay?.close()])
         // Upgraded sockets are gone; cut any HTTP request still in flight.
         server.closeAllConnections()
         await httpClosed
+        await stun?.close()
+        // Last: the relay's final appends (flushed as its sockets closed) go to the store.
+        await closeStorage()
         logger.info('server.closed', { url })
       })()),
   }
@@ -165,6 +281,24 @@ function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
     if (last) return last
   }
   return req.socket.remoteAddress ?? 'unknown'
+}
+
+function originAllowed(origin: string, allowed: string[]): boolean {
+  return allowed.length === 0 || allowed.includes(origin)
+}
+
+async function storeAnswers(store: RoomStore, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  })
+  try {
+    return await Promise.race([store.exists(HEALTH_PROBE_ROOM_ID).then(() => true), timedOut])
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function rejectUpgrade(socket: Duplex, status: number): void {

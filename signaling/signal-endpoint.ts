@@ -8,11 +8,16 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { CloseCode } from './close-codes'
 import type { SignalingLimits } from './limits'
 import type { Logger } from './log'
+import type { SignalBus } from './signal-bus'
 import { SignalHub, type SignalConnection } from './signal-hub'
 
 export interface SignalEndpointOptions {
   limits: SignalingLimits
   logger: Logger
+  /** Shares topics with other instances (Redis); the caller opens and closes it. */
+  bus?: SignalBus
+  /** Counts messages for `/metrics`. */
+  traffic?: { received(): void; sent(): void }
 }
 
 interface OpenSocket {
@@ -35,10 +40,13 @@ export class SignalEndpoint {
   private readonly heartbeatIntervalMs: number
   private readonly heartbeat: NodeJS.Timeout
 
+  private readonly traffic: SignalEndpointOptions['traffic']
+
   constructor(options: SignalEndpointOptions) {
     this.logger = options.logger
+    this.traffic = options.traffic
     this.maxPayloadBytes = options.limits.maxPayloadBytes
-    this.hub = new SignalHub({ limits: options.limits, logger: options.logger })
+    this.hub = new SignalHub({ limits: options.limits, logger: options.logger, bus: options.bus })
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.maxPayloadBytes,
@@ -58,7 +66,10 @@ export class SignalEndpoint {
   private attach(ws: WebSocket, remote: string): void {
     const connection = this.hub.connect(
       {
-        send: (text) => ws.send(text),
+        send: (text) => {
+          ws.send(text)
+          this.traffic?.sent()
+        },
         close: (code, reason) => ws.close(code, reason),
         get bufferedAmount() {
           return ws.bufferedAmount
@@ -69,7 +80,10 @@ export class SignalEndpoint {
     const open: OpenSocket = { connection, remote, answeredPing: true }
     this.sockets.set(ws, open)
     ws.on('pong', () => (open.answeredPing = true))
-    ws.on('message', (data: RawData) => connection.receive(decodeFrame(data)))
+    ws.on('message', (data: RawData) => {
+      this.traffic?.received()
+      connection.receive(decodeFrame(data))
+    })
     ws.on('close', () => {
       this.sockets.delete(ws)
       connection.disconnect()

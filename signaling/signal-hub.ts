@@ -1,11 +1,14 @@
 // Topics and their subscribers: the y-webrtc signaling server's routing, without sockets. The
 // caller hands each connection in as a SignalPeer (send, close, bufferedAmount) and feeds it the
 // text frames it receives; the hub enforces the limits, routes, and closes offenders with a
-// named code and one log line that names the limit and the value.
+// named code and one log line that names the limit and the value. With a bus (Redis), topics
+// span every instance: local publishes go out on it, and what it brings in reaches local
+// subscribers once.
 
 import { CloseCode } from './close-codes'
 import type { SignalingLimits } from './limits'
 import type { Logger } from './log'
+import type { SignalBus } from './signal-bus'
 import { parseSignalMessage, tooManyTopics, type Violation } from './signal-protocol'
 import { TokenBucket } from './token-bucket'
 
@@ -31,6 +34,8 @@ export interface SignalHubOptions {
   logger: Logger
   /** Milliseconds, monotonic; injected so tests control the rate limiter's clock. */
   now?: () => number
+  /** Shares topics with other instances; without it topics are local to this process. */
+  bus?: SignalBus
 }
 
 interface Subscriber {
@@ -51,6 +56,7 @@ export class SignalHub {
   private readonly limits: SignalingLimits
   private readonly logger: Logger
   private readonly now: () => number
+  private readonly bus: SignalBus | undefined
   private nextId = 1
   private connections = 0
 
@@ -58,6 +64,8 @@ export class SignalHub {
     this.limits = options.limits
     this.logger = options.logger
     this.now = options.now ?? (() => performance.now())
+    this.bus = options.bus
+    this.bus?.onMessage((topic, text) => this.deliverRemote(topic, text))
   }
 
   /** Subscribers of `topic` right now. */
@@ -167,6 +175,7 @@ export class SignalHub {
       if (!subscribers) {
         subscribers = new Set()
         this.topics.set(topic, subscribers)
+        this.bus?.subscribe(topic)
       }
       subscribers.add(subscriber)
       subscriber.topics.add(topic)
@@ -175,12 +184,13 @@ export class SignalHub {
 
   private publish(sender: Subscriber, topic: string, message: Record<string, unknown>): void {
     const receivers = this.topics.get(topic)
-    if (!receivers) return
+    // With a bus, subscribers on other instances may exist even when none are here.
+    if (!receivers && !this.bus) return
     let text: string
     try {
       // Serialized once for every receiver. Stock semantics: the message as sent, plus the
-      // topic's subscriber count.
-      text = JSON.stringify({ ...message, clients: receivers.size })
+      // topic's subscriber count (on this instance).
+      text = JSON.stringify({ ...message, clients: receivers?.size ?? 0 })
     } catch {
       // Only nesting deep enough to exhaust the stack gets here.
       this.reject(sender, {
@@ -192,6 +202,14 @@ export class SignalHub {
       return
     }
     // A copy: delivering may close a slow receiver, which removes it from the live set.
+    for (const receiver of [...(receivers ?? [])]) this.deliver(receiver, text)
+    this.bus?.publish(topic, text)
+  }
+
+  /** A message another instance published: to this instance's subscribers, as it was sent. */
+  private deliverRemote(topic: string, text: string): void {
+    const receivers = this.topics.get(topic)
+    if (!receivers) return
     for (const receiver of [...receivers]) this.deliver(receiver, text)
   }
 
@@ -238,7 +256,10 @@ export class SignalHub {
     if (!subscribers) return
     subscribers.delete(subscriber)
     // Empty topics are dropped so a long-running server does not keep every room ever seen.
-    if (subscribers.size === 0) this.topics.delete(topic)
+    if (subscribers.size === 0) {
+      this.topics.delete(topic)
+      this.bus?.unsubscribe(topic)
+    }
   }
 }
 

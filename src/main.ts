@@ -10,6 +10,7 @@ interface ServerConfig {
   iceServers?: unknown
   signaling?: unknown
   relay?: unknown
+  stunPort?: unknown
 }
 
 function toWebSocketUrl(path: string): string {
@@ -18,15 +19,34 @@ function toWebSocketUrl(path: string): string {
   return url.toString()
 }
 
+/** An ICE server entry as RTCPeerConnection takes it; anything else would make it throw. */
+function isIceServer(value: unknown): value is RTCIceServer {
+  if (typeof value !== 'object' || value === null) return false
+  const { urls, username, credential } = value as Record<string, unknown>
+  const isUrlList =
+    typeof urls === 'string' ||
+    (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === 'string'))
+  const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
+  return isUrlList && optionalString(username) && optionalString(credential)
+}
+
+function parseStunPort(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 65535
+    ? value
+    : null
+}
+
 function parseConfig(raw: ServerConfig): AppConfig {
   const signaling = Array.isArray(raw.signaling)
     ? raw.signaling.filter((s): s is string => typeof s === 'string')
     : ['/signal']
-  const iceServers = Array.isArray(raw.iceServers)
-    ? raw.iceServers.filter(
-        (s): s is RTCIceServer => typeof s === 'object' && s !== null && 'urls' in s,
-      )
-    : []
+  // The server's own STUN service listens on the host this page came from: a browser that
+  // reached the page reaches it by the same name (location.hostname keeps IPv6 brackets).
+  const stunPort = parseStunPort(raw.stunPort)
+  const iceServers = [
+    ...(Array.isArray(raw.iceServers) ? raw.iceServers.filter(isIceServer) : []),
+    ...(stunPort === null ? [] : [{ urls: `stun:${location.hostname}:${stunPort}` }]),
+  ]
   return {
     signalingUrls: signaling.map(toWebSocketUrl),
     iceServers,

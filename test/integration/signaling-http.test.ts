@@ -109,7 +109,7 @@ describe('with a built app', () => {
     expect(second.status).toBe(304)
   })
 
-  it('serves /config.json with the ICE servers, signaling path and no relay', async () => {
+  it('serves /config.json with the ICE servers, signaling path and relay path', async () => {
     const response = await get('/config.json')
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe('application/json')
@@ -121,7 +121,8 @@ describe('with a built app', () => {
         { urls: ['turn:turn.example.org:3478'], username: 'u', credential: 'c' },
       ],
       signaling: ['/signal'],
-      relay: null,
+      relay: '/relay',
+      stunPort: null,
     })
   })
 
@@ -138,8 +139,8 @@ describe('with a built app', () => {
     expect((await get('/healthz', { method: 'HEAD' })).status).toBe(200)
   })
 
-  it('refuses WebSocket upgrades to /relay/* and unknown paths with 404', async () => {
-    expect(await upgradeStatus(harness.wsUrl('/relay/some-room-id?token=abc'))).toBe(404)
+  it('refuses WebSocket upgrades to unknown paths with 404', async () => {
+    // (`/relay/<anything>` is the relay's: it refuses bad room ids itself, with a close code.)
     expect(await upgradeStatus(harness.wsUrl('/relay'))).toBe(404)
     expect(await upgradeStatus(harness.wsUrl('/'))).toBe(404)
     expect(await upgradeStatus(harness.wsUrl('/signal/extra'))).toBe(404)

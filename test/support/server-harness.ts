@@ -4,8 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ServerConfig, SignalingLimits } from '../../signaling/config'
-import { DEFAULT_SIGNALING_LIMITS } from '../../signaling/limits'
+import type { RelayLimits, ServerConfig, SignalingLimits } from '../../signaling/config'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_RELAY_LIMITS,
+  DEFAULT_SIGNALING_LIMITS,
+} from '../../signaling/limits'
 import { createLogger } from '../../signaling/log'
 import { startParleyServer, type ParleyServer } from '../../signaling/server'
 
@@ -25,12 +29,13 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-export interface TestServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
+export interface TestServerOptions extends Partial<Omit<ServerConfig, 'limits' | 'relayLimits'>> {
   limits?: Partial<SignalingLimits>
+  relayLimits?: Partial<RelayLimits>
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { limits, ...rest } = options
+  const { limits, relayLimits, ...rest } = options
   const scratch = await mkdtemp(join(tmpdir(), 'parley-test-'))
   const config: ServerConfig = {
     port: 0,
@@ -40,6 +45,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     trustProxy: false,
     logLevel: 'debug',
     relay: true,
+    maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP,
     dataDir: join(scratch, 'data'),
     redisUrl: null,
     allowedOrigins: [],
@@ -48,6 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     stunPort: null,
     ...rest,
     limits: { ...DEFAULT_SIGNALING_LIMITS, ...limits },
+    relayLimits: { ...DEFAULT_RELAY_LIMITS, ...relayLimits },
   }
   const logs: LogRecord[] = []
   const logger = createLogger({
