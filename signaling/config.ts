@@ -90,7 +90,7 @@ const OPTIONS = {
     flag: '--trust-proxy',
     env: 'PARLEY_TRUST_PROXY',
     boolean: true,
-    description: 'log client addresses from X-Forwarded-For',
+    description: 'client addresses (limits, logs) from X-Forwarded-For',
   },
   relay: {
     flag: '--relay',
@@ -146,11 +146,9 @@ type OptionName = keyof typeof OPTIONS
 export function usage(): string {
   const lines = Object.values(OPTIONS).map((spec: OptionSpec) => {
     const flag = spec.boolean ? spec.flag : `${spec.flag} <value>`
-    return `  ${flag.padEnd(24)} ${spec.env.padEnd(20)} ${spec.description}`
+    return `  ${flag.padEnd(34)} ${spec.env.padEnd(30)} ${spec.description}`
   })
-  return ['Usage: parley-server [options]', '', '  flag                     env', ...lines].join(
-    '\n',
-  )
+  return ['Usage: parley-server [options]', '', `  ${'flag'.padEnd(34)} env`, ...lines].join('\n')
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {

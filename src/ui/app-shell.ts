@@ -42,6 +42,9 @@ export class ParleyApp extends LitElement {
   @state() private session: RoomSession | undefined
   @state() private problem = ''
   @state() private opening = false
+  /** Between "Leave room" and the room's local data being gone. */
+  @state() private leaving = false
+  private leftRoom: Promise<void> = Promise.resolve()
   private identity: Promise<SigningIdentity> | undefined
   /** Increments per navigation so a slow open never installs a session for an old link. */
   private navigation = 0
@@ -72,6 +75,8 @@ export class ParleyApp extends LitElement {
         <a href="#">Start page</a>
       </div>`
     if (this.session) return html`<parley-room .session=${this.session}></parley-room>`
+    if (this.leaving)
+      return html`<p class="notice muted" role="status">Deleting this room from this browser…</p>`
     if (this.opening) return html`<p class="notice muted">Opening the room…</p>`
     return html`<parley-landing></parley-landing>`
   }
@@ -83,6 +88,7 @@ export class ParleyApp extends LitElement {
     const navigation = ++this.navigation
     const secret = location.hash.slice(1)
     await this.closeSession()
+    await this.leftRoom.catch(() => undefined) // reported by leave()
     this.problem = ''
     if (!secret) return
     if (!isRoomSecret(secret)) {
@@ -126,14 +132,19 @@ export class ParleyApp extends LitElement {
     const session = this.session
     if (!session) return
     this.session = undefined
-    this.navigation++
+    const navigation = ++this.navigation
+    // The start page shows only once the data is gone: opening the room again meanwhile would
+    // race the deletion of its database.
+    this.leaving = true
+    this.leftRoom = session.leave()
     try {
-      await session.leave()
-      history.replaceState(null, '', location.pathname)
+      await this.leftRoom
+      if (navigation === this.navigation) history.replaceState(null, '', location.pathname)
     } catch (error) {
       this.problem = `Could not delete this room's local data: ${error instanceof Error ? error.message : String(error)}`
+    } finally {
+      this.leaving = false
     }
-    this.requestUpdate()
   }
 
   private readonly onRename = (event: CustomEvent<string>): void => {

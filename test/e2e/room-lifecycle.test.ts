@@ -206,7 +206,14 @@ describe('leaving a room', () => {
       await page.getByRole('button', { name: 'Leave room' }).click()
       await page.getByRole('button', { name: 'New room' }).waitFor()
       await page.evaluate((url) => (location.href = url), link)
-      await composer(page).waitFor()
+      await composer(page)
+        .waitFor()
+        .catch(async (error: unknown) => {
+          const shown = await page.locator('parley-app').innerText()
+          throw new Error(`cycle ${i}: the room did not open; the page shows: ${shown}`, {
+            cause: error,
+          })
+        })
     }
     for (let i = 0; i < 5; i++) await cycle(i)
     const before = { ...(await leakCounts(page)), heap: await heap() }
