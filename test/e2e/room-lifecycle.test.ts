@@ -209,7 +209,10 @@ describe('leaving a room', () => {
       await composer(page)
         .waitFor()
         .catch(async (error: unknown) => {
-          const shown = await page.locator('parley-app').innerText()
+          // CSS locators pierce the components' shadow roots; innerText would not.
+          const shown = (
+            await page.locator('.notice, [role=alert], [role=status]').allTextContents()
+          ).join(' | ')
           throw new Error(`cycle ${i}: the room did not open; the page shows: ${shown}`, {
             cause: error,
           })
