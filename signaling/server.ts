@@ -10,6 +10,7 @@ import type { ServerConfig } from './config'
 import { IpConnectionLimit } from './ip-connection-limit'
 import { createLogger, type Logger } from './log'
 import { ServerMetrics } from './metrics'
+import { RedisAwarenessBus } from './redis-awareness-bus'
 import { RedisSignalBus } from './redis-signal-bus'
 import { setSecurityHeaders } from './security-headers'
 import { RelayEndpoint } from './relay/relay-endpoint'
@@ -64,14 +65,22 @@ export async function startParleyServer(
   // directory another server holds fails startup with its own message.
   const store = await openRoomStore(config, logger)
   let bus: RedisSignalBus | undefined
+  let awarenessBus: RedisAwarenessBus | undefined
   try {
-    bus = config.redisUrl ? await RedisSignalBus.open({ url: config.redisUrl, logger }) : undefined
+    if (config.redisUrl) {
+      bus = await RedisSignalBus.open({ url: config.redisUrl, logger })
+      // Relay presence crosses instances like signaling does: pub/sub, nothing stored.
+      if (config.relay) {
+        awarenessBus = await RedisAwarenessBus.open({ url: config.redisUrl, logger })
+      }
+    }
   } catch (error) {
+    await bus?.close()
     await store.close()
     throw error
   }
   const closeStorage = async () => {
-    await bus?.close()
+    await Promise.all([bus?.close(), awarenessBus?.close()])
     await store.close()
   }
   // Bound first: /config.json names its port (port 0 picks one), and a taken port fails
@@ -101,6 +110,7 @@ export async function startParleyServer(
         store,
         operatorKey: config.operatorKey,
         metrics: metrics.relay(),
+        awarenessBus,
       })
     : null
   const clientConfig: ClientConfig = {

@@ -14,6 +14,7 @@ import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
 import type { RoomStore } from '../store/room-store'
+import type { AwarenessBus } from './awareness-bus'
 import { RelayHub } from './relay-hub'
 import type { Violation } from './relay-protocol'
 import type { RelayConnection, RelayMetrics, RelayRoom } from './relay-room'
@@ -28,6 +29,8 @@ export interface RelayEndpointOptions {
   /** When set, a room the store does not hold yet needs `?key=` with this value. */
   operatorKey: string | null
   metrics?: RelayMetrics
+  /** Shares each loaded room's presence with other instances (Redis mode). */
+  awarenessBus?: AwarenessBus
 }
 
 interface OpenSocket {
@@ -61,6 +64,7 @@ export class RelayEndpoint {
       limits: options.limits,
       logger: options.logger,
       metrics: options.metrics,
+      awarenessBus: options.awarenessBus,
     })
     this.wss = new WebSocketServer({
       noServer: true,

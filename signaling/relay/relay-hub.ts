@@ -6,6 +6,7 @@ import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
 import type { RoomStore } from '../store/room-store'
+import type { AwarenessBus } from './awareness-bus'
 import type { Violation } from './relay-protocol'
 import { RelayRoom, type RelayMetrics } from './relay-room'
 
@@ -15,6 +16,8 @@ export interface RelayHubOptions {
   logger: Logger
   metrics?: RelayMetrics
   now?: () => number
+  /** Shares each loaded room's presence with other instances (Redis mode). */
+  awarenessBus?: AwarenessBus
 }
 
 export type AcquireResult = { ok: true; room: RelayRoom } | { ok: false; violation: Violation }
@@ -106,6 +109,7 @@ export class RelayHub {
           logger: this.options.logger,
           metrics: this.options.metrics,
           now: this.options.now,
+          awarenessBus: this.options.awarenessBus,
           onIdle: (room) => this.scheduleUnload(room),
           onBroken: (room) => this.unload(room),
         })

@@ -8,6 +8,10 @@
 // writer get a sync step 1 with the relay's state vector: "saved to relay" (DESIGN §1). Every
 // state vector the relay sends is one of durably stored state, so a client may trust any of
 // them. Appends run one at a time, in order; compaction runs beside them, never in their way.
+//
+// Presence is batched per turn the same way. With an awareness bus (Redis mode) the changes this
+// room's own connections made go to the other instances that have the room loaded, and theirs
+// come back to be forwarded here, never published again.
 
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -16,6 +20,7 @@ import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
 import type { LogCursor, RoomStore, StoredRoom } from '../store/room-store'
 import { TokenBucket } from '../token-bucket'
+import type { AwarenessBus, AwarenessChannel } from './awareness-bus'
 import {
   KEEPALIVE_MESSAGE,
   encodeAwareness,
@@ -64,6 +69,8 @@ export interface RelayRoomOptions {
   onBroken: (room: RelayRoom) => void
   /** Milliseconds, monotonic; injected so tests control the rate limiters' clock. */
   now?: () => number
+  /** Shares presence with other instances (Redis mode); without it, presence stays local. */
+  awarenessBus?: AwarenessBus
 }
 
 interface Member {
@@ -86,8 +93,13 @@ interface Member {
   sentStep2: boolean
 }
 
-/** Origin of updates another instance stored (shared stores): forwarded, never re-appended. */
+/**
+ * Origin of what another instance sent: updates it stored (shared stores) and its clients'
+ * presence. Forwarded, never re-appended or re-published.
+ */
 const REMOTE = Symbol('remote')
+/** Origin of presence withdrawn because its connection left: this instance's, so published. */
+const LEFT = Symbol('left')
 /** Origin of updates read from the store on load: neither forwarded nor re-appended. */
 const LOAD = Symbol('load')
 
@@ -103,6 +115,8 @@ interface Turn {
   awarenessClients: Set<number>
   /** Who changed awareness this turn (null: the relay itself, e.g. a state timing out). */
   awarenessOrigins: Set<Member | null>
+  /** Of `awarenessClients`, those this instance's connections changed: published on the bus. */
+  publishClients: Set<number>
 }
 
 type RoomState = 'open' | 'broken' | 'closed'
@@ -142,6 +156,7 @@ export class RelayRoom {
   private durableStateVector: Uint8Array
   private durableVersion = 0
   private readonly stopFollowing: (() => void) | undefined
+  private readonly awarenessChannel: AwarenessChannel | undefined
   private unloading: Promise<void> | undefined
 
   static async load(options: RelayRoomOptions): Promise<RelayRoom> {
@@ -176,6 +191,10 @@ export class RelayRoom {
     this.stopFollowing = this.store.follow?.(this.id, stored.cursor, (updates) =>
       this.applyRemote(updates),
     )
+    this.awarenessChannel = options.awarenessBus?.join(this.id, {
+      onUpdate: (update) => this.applyRemoteAwareness(update),
+      localStates: () => this.encodeLocalAwareness(),
+    })
     this.logger.debug('relay.room_loaded', {
       room: this.logId,
       bytes: stored.bytes,
@@ -275,6 +294,9 @@ export class RelayRoom {
       member.peer.close(code, 'room unloaded')
     }
     this.stopFollowing?.()
+    // Without a word to the others: the clients of a shutting-down instance reconnect to
+    // another one and go on renewing, and states nobody renews time out everywhere.
+    this.awarenessChannel?.leave()
     await this.persisting
     await this.compacting
     this.doc.off('update', this.onDocUpdate)
@@ -410,6 +432,29 @@ export class RelayRoom {
     }
   }
 
+  /** Presence another instance's clients changed: forwarded here, never published again. */
+  private applyRemoteAwareness(update: Uint8Array): void {
+    if (this.state !== 'open') return
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, REMOTE)
+    } catch (error) {
+      // Presence only: what applied before the error stays, and its clients renew it anyway.
+      this.logger.warn('relay.remote_awareness_failed', { room: this.logId, error })
+    }
+  }
+
+  /** The states this instance's connections published, for an instance that just loaded it. */
+  private encodeLocalAwareness(): Uint8Array | null {
+    if (this.state !== 'open') return null
+    const states = this.awareness.getStates()
+    const clients: number[] = []
+    for (const member of this.members) {
+      for (const client of member.awarenessClients) if (states.has(client)) clients.push(client)
+    }
+    if (clients.length === 0) return null
+    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)
+  }
+
   /** Updates another instance stored: durable already, so forwarded and never appended. */
   private applyRemote(updates: Uint8Array[]): void {
     if (this.state !== 'open') return
@@ -445,8 +490,11 @@ export class RelayRoom {
   ): void => {
     if (this.state !== 'open') return
     const member = this.isMember(origin) ? origin : null
+    // Ours to publish; REMOTE came from the bus, and 'timeout' happens on every instance.
+    const local = member !== null || origin === LEFT
     for (const client of [...changes.added, ...changes.updated, ...changes.removed]) {
       this.turn.awarenessClients.add(client)
+      if (local) this.turn.publishClients.add(client)
     }
     if (member) {
       for (const client of [...changes.added, ...changes.updated]) {
@@ -506,14 +554,22 @@ export class RelayRoom {
   }
 
   private forwardAwareness(turn: Turn): void {
-    const message = encodeAwareness(
-      awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...turn.awarenessClients]),
-    )
+    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [
+      ...turn.awarenessClients,
+    ])
+    const message = encodeAwareness(update)
     for (const member of [...this.members]) {
       // The only author of this turn's changes already has them.
       if (turn.awarenessOrigins.size === 1 && turn.awarenessOrigins.has(member)) continue
       this.send(member, message)
     }
+    if (turn.publishClients.size === 0 || !this.awarenessChannel) return
+    // Usually every change of the turn was local: the other instances get the same bytes.
+    this.awarenessChannel.publish(
+      turn.publishClients.size === turn.awarenessClients.size
+        ? update
+        : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...turn.publishClients]),
+    )
   }
 
   private persist(local: Uint8Array[], writers: Set<Member>, askers: Set<Member>): void {
@@ -697,7 +753,7 @@ export class RelayRoom {
     member.open = false
     this.members.delete(member)
     if (member.awarenessClients.size > 0 && this.state === 'open') {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...member.awarenessClients], null)
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...member.awarenessClients], LEFT)
     }
     this.checkIdle()
   }
@@ -741,6 +797,7 @@ function newTurn(): Turn {
     askers: new Set(),
     awarenessClients: new Set(),
     awarenessOrigins: new Set(),
+    publishClients: new Set(),
   }
 }
 
