@@ -8,9 +8,7 @@ import { WebSocket } from 'ws'
 import { newRoomSecret, generateSigningIdentity, type SigningIdentity } from '../../src/crypto'
 import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
 import { loadOrCreateIdentity } from '../../src/session/identity-store'
-import { startParleyServer, type ParleyServer } from '../../signaling/server'
-import { parseConfig } from '../../signaling/config'
-import { silentLogger } from '../../signaling/log'
+import { startTestServer, type TestServer } from '../support/server-harness'
 
 // Node 20 has no global WebSocket; y-webrtc's signaling client needs one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket
@@ -19,7 +17,7 @@ import { silentLogger } from '../../signaling/log'
 const openResources = () =>
   process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout')
 let baselineResources = 0
-let server: ParleyServer
+let server: TestServer
 let identity: SigningIdentity
 let config: RoomSessionConfig
 const unhandled: unknown[] = []
@@ -27,13 +25,13 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason)
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled)
-  server = await startParleyServer(parseConfig([], { PORT: '0', HOST: '127.0.0.1' }), {
-    logger: silentLogger,
-  })
+  // Signaling only: these sessions are about WebRTC, IndexedDB and teardown (the relay's own
+  // session tests are in session-relay.test.ts).
+  server = await startTestServer({ relay: false })
   identity = await generateSigningIdentity()
   baselineResources = openResources().length
   config = {
-    signalingUrls: [`${server.url.replace('http', 'ws')}/signal`],
+    signalingUrls: [server.wsUrl('/signal')],
     iceServers: [],
     displayName: 'Tester',
   }
