@@ -99,7 +99,7 @@ describe('relay presence over Redis', () => {
   })
 
   it("times out a crashed instance's clients on the others", { timeout: 90_000 }, async () => {
-    const crashing = await ServerProcess.start(['--redis', redis.url])
+    const crashing = await ServerProcess.start({ flags: ['--redis', redis.url] })
     processes.push(crashing)
     const room = newRoom()
     const alice = client(crashing, room)

@@ -85,7 +85,7 @@ describe('relay over Redis', () => {
   })
 
   it('keeps serving a room on B when instance A crashes', async () => {
-    const crashing = await ServerProcess.start(['--redis', redis.url])
+    const crashing = await ServerProcess.start({ flags: ['--redis', redis.url] })
     processes.push(crashing)
     const room = newRoom()
     const alice = client(crashing, room)

@@ -182,7 +182,7 @@ describe('signaling over Redis', () => {
   })
 
   it('keeps serving on B when instance A crashes', async () => {
-    const crashing = await ServerProcess.start(['--redis', redis.url])
+    const crashing = await ServerProcess.start({ flags: ['--redis', redis.url] })
     processes.push(crashing)
     const topic = `room-${randomUUID()}`
     const onCrashing = await connect(crashing)

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { createLogger } from '../../signaling/log'
 import { openRoomStore } from '../../signaling/store/open-room-store'
-import { RelayServerProcess } from '../support/relay-server-process'
+import { ServerProcess } from '../support/server-process'
 import { StockClient, newRoom, type RoomCredentials } from '../support/relay-client'
 import { makeTempDir } from '../support/server-harness'
 
@@ -54,7 +54,7 @@ describe('relay crash', () => {
   it('keeps every acknowledged update through a SIGKILL; clients reconnect by themselves', async () => {
     const data = await makeTempDir('parley-relay-crash-')
     cleanup.push(() => data.remove())
-    const first = await RelayServerProcess.start({ dataDir: data.dir })
+    const first = await ServerProcess.start({ dataDir: data.dir })
     cleanup.push(() => first.kill())
     const shared = newRoom()
     const own = newRoom()
@@ -94,7 +94,7 @@ describe('relay crash', () => {
 
     // Back on the same port: the writers reconnect without being told to, and everything
     // written, lost in flight or written while the relay was down, reaches it.
-    const second = await RelayServerProcess.start({ dataDir: data.dir, port: first.port })
+    const second = await ServerProcess.start({ dataDir: data.dir, port: first.port })
     cleanup.push(() => second.kill())
     await vi.waitFor(
       () => expect(writers.every((w) => w.client.opens === 2 && w.client.synced)).toBe(true),
