@@ -33,6 +33,15 @@ export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
   return rows
 }
 
+/** Within this many pixels of the end counts as "at the newest message". */
+const BOTTOM_SLACK_PX = 48
+/** Layout rounds to wait for the end to settle: a few suffice; bounded so it never spins. */
+const MAX_PIN_ROUNDS = 20
+
+function nearBottom(scroller: HTMLElement): boolean {
+  return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < BOTTOM_SLACK_PX
+}
+
 @customElement('parley-message-list')
 export class ParleyMessageList extends LitElement {
   static override styles = [
@@ -65,6 +74,9 @@ export class ParleyMessageList extends LitElement {
   @property({ attribute: false }) entries: readonly TimelineEntry[] = []
   @property({ attribute: false }) session!: RoomSession
   private atBottom = true
+  /** While we scroll to the newest message ourselves: our own scroll events say nothing about
+   * where the reader wants to be. */
+  private pinning = false
   private rows: Row[] = []
 
   override willUpdate(): void {
@@ -89,18 +101,52 @@ export class ParleyMessageList extends LitElement {
   }
 
   override updated(): void {
-    if (this.atBottom) this.scrollToNewest()
+    if (this.atBottom) this.pinToNewest()
   }
 
   scrollToNewest(): void {
-    const virtualizer = this.renderRoot.querySelector<LitVirtualizer>('lit-virtualizer')
+    const virtualizer = this.virtualizer()
     if (!virtualizer || this.rows.length === 0) return
-    virtualizer.scrollToIndex(this.rows.length - 1, 'end')
+    // The virtualizer sizes its scroll area from measured and estimated rows; scrolling to its
+    // end renders the last rows, whose measurement may move the end again (pinToNewest).
+    // (Its scrollToIndex() pins a layout that, when a room first opens, never applies.)
+    virtualizer.scrollTop = virtualizer.scrollHeight
+  }
+
+  /** The virtualizer lays out over a few frames (row heights are measured as they render), so
+   * one scroll to the end can land short of it, above all when a room first opens: after each
+   * layout, scroll again until the end stays in view. */
+  private pinToNewest(): void {
+    if (this.pinning) return
+    this.pinning = true
+    void this.pinRounds().finally(() => (this.pinning = false))
+  }
+
+  private async pinRounds(): Promise<void> {
+    for (let round = 0; round < MAX_PIN_ROUNDS; round++) {
+      await this.updateComplete
+      const virtualizer = this.virtualizer()
+      if (!virtualizer) return
+      // Rejected when the list leaves the page mid-layout (e.g. leaving the room): done.
+      const laidOut = await virtualizer.layoutComplete?.then(
+        () => true,
+        () => false,
+      )
+      if (laidOut === false) return
+      this.scrollToNewest()
+      await new Promise((resolve) => requestAnimationFrame(resolve))
+      // Round 0 may run before the rows were rendered at all: always check once more.
+      if (round > 0 && nearBottom(virtualizer)) return
+    }
+  }
+
+  private virtualizer(): LitVirtualizer | null {
+    return this.renderRoot.querySelector<LitVirtualizer>('lit-virtualizer')
   }
 
   private readonly onScroll = (event: Event): void => {
-    const scroller = event.currentTarget as HTMLElement
-    this.atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48
+    if (this.pinning) return
+    this.atBottom = nearBottom(event.currentTarget as HTMLElement)
   }
 }
 

@@ -146,6 +146,22 @@ describe('the composer', () => {
   })
 })
 
+describe('the message list', () => {
+  test('opens a room at its newest message', async () => {
+    await createRoom(page, parley.origin)
+    await page.evaluate(async () => {
+      const app = document.querySelector('parley-app') as unknown as {
+        session: { send(text: string): Promise<string> }
+      }
+      for (let i = 0; i < 120; i++) await app.session.send(`line ${i}`)
+    })
+    await page.reload()
+    await composer(page).waitFor()
+    await page.getByText('line 119', { exact: true }).waitFor({ state: 'visible' })
+    expect(await page.getByText('line 0', { exact: true }).isVisible()).toBe(false)
+  })
+})
+
 describe('display name', () => {
   test('has a default, can be changed, and is remembered in this browser', async () => {
     const name = page.getByRole('textbox', { name: 'Display name' })
@@ -169,7 +185,8 @@ describe('leaving a room', () => {
   test('asks first, then deletes the room from this browser', async () => {
     const link = await createRoom(page, parley.origin)
     await send(page, 'soon gone')
-    expect(await roomDatabases(page)).toHaveLength(2) // this room and the composer tests' room
+    const stored = (await roomDatabases(page)).length // this room and earlier tests' rooms
+    expect(stored).toBeGreaterThanOrEqual(1)
 
     page.once('dialog', (dialog) => void dialog.dismiss())
     await page.getByRole('button', { name: 'Leave room' }).click()
@@ -179,7 +196,7 @@ describe('leaving a room', () => {
     page.once('dialog', (dialog) => void dialog.accept())
     await page.getByRole('button', { name: 'Leave room' }).click()
     await page.getByRole('button', { name: 'New room' }).waitFor()
-    await expect.poll(() => roomDatabases(page)).toHaveLength(1)
+    await expect.poll(async () => (await roomDatabases(page)).length).toBe(stored - 1)
     // Nothing of it is left here: opened with no network, the room is empty...
     await setNetwork(topology.clients[0], false)
     try {
