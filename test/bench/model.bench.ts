@@ -7,6 +7,7 @@ import { HybridClock, RoomDocument, type MessageRecord } from '../../src/model'
 import { Timeline } from '../../src/session/timeline'
 import { toBase64Url } from '../../src/crypto'
 import { seededRandom } from '../support/seeded-random'
+import { BenchReport, median, sizeLabel } from './support/report'
 
 const random = seededRandom(42)
 const quick = process.argv.includes('--quick')
@@ -18,11 +19,6 @@ const author = random.bytes(16)
 function record(clock: HybridClock): MessageRecord {
   // ~100-byte envelopes, like a short chat line after encryption.
   return { stamp: clock.next(), author, envelope: random.bytes(100), signature: random.bytes(64) }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
 }
 
 function buildRoom(size: number): { room: RoomDocument; clock: HybridClock } {
@@ -109,3 +105,25 @@ for (const r of rows) {
     ].join(' | '),
   )
 }
+
+const report = new BenchReport('model')
+for (const r of rows.slice(1)) {
+  report.add({
+    id: `model-send-${sizeLabel(r.size)}`,
+    name: `Model only (no crypto, no storage): insert at ${sizeLabel(r.size)} vs 1k`,
+    unit: 'ms',
+    parley: r.sendMs,
+    peer: base.sendMs,
+    peerLabel: '1k room',
+    note: `naive push onto one Y.Array: ${(r.naiveSendMs / base.naiveSendMs).toFixed(1)}× its 1k cost`,
+  })
+  report.add({
+    id: `model-load-${sizeLabel(r.size)}`,
+    name: `Model only: load + index per message at ${sizeLabel(r.size)} vs 1k`,
+    unit: 'µs',
+    parley: (r.loadMs / r.size) * 1000,
+    peer: (base.loadMs / base.size) * 1000,
+    peerLabel: '1k room',
+  })
+}
+report.write()
