@@ -527,21 +527,27 @@ export class RelayRoom {
     const turn = this.turn
     this.turn = newTurn()
     if (this.state !== 'open') return
-    if (turn.updates.length > 0) this.forwardUpdates(turn.updates)
+    const merged = turn.updates.length > 0 ? this.forwardUpdates(turn.updates) : null
     if (turn.awarenessClients.size > 0) this.forwardAwareness(turn)
     const local: Uint8Array[] = []
     for (const { update, origin } of turn.updates) if (origin !== REMOTE) local.push(update)
     if (local.length > 0 || turn.askers.size > 0) {
-      this.persist(local, turn.writers, turn.askers)
+      // Usually every update of the turn came from our own clients: store the merge already
+      // made for forwarding instead of merging the same updates again.
+      const update =
+        local.length === 0 ? null : local.length === turn.updates.length ? merged : mergeAll(local)
+      this.persist(update, local, turn.writers, turn.askers)
     } else if (turn.updates.length > 0) {
       // Only remote updates: they were durable before they got here.
       this.refreshDurableState()
     }
   }
 
-  private forwardUpdates(updates: Turn['updates']): void {
+  /** Sends the turn's updates on; returns them merged. */
+  private forwardUpdates(updates: Turn['updates']): Uint8Array {
     const origins = new Set(updates.map(({ origin }) => origin))
-    const everything = encodeSyncUpdate(mergeAll(updates.map(({ update }) => update)))
+    const merged = mergeAll(updates.map(({ update }) => update))
+    const everything = encodeSyncUpdate(merged)
     for (const member of [...this.members]) {
       if (!origins.has(member)) {
         this.send(member, everything)
@@ -551,6 +557,7 @@ export class RelayRoom {
         this.send(member, encodeSyncUpdate(mergeAll(others)))
       }
     }
+    return merged
   }
 
   private forwardAwareness(turn: Turn): void {
@@ -572,8 +579,13 @@ export class RelayRoom {
     )
   }
 
-  private persist(local: Uint8Array[], writers: Set<Member>, askers: Set<Member>): void {
-    const update = local.length > 0 ? mergeAll(local) : null
+  /** `update` is `local` merged (null when there is none). */
+  private persist(
+    update: Uint8Array | null,
+    local: Uint8Array[],
+    writers: Set<Member>,
+    askers: Set<Member>,
+  ): void {
     // Sealed now: everything in the doc at this moment is stored once this batch and the ones
     // before it are, and nothing sealed later is.
     const sealed = Y.encodeStateVector(this.doc)
