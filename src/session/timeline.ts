@@ -50,6 +50,8 @@ export class Timeline {
   /** Records present in the document that failed to parse (hostile or from a newer version). */
   malformed = 0
   private readonly byId = new Map<string, TimelineEntry>()
+  /** One string per author: a room has few authors and up to 100,000s of entries. */
+  private readonly authorIds = new Map<string, string>()
   private sorted: TimelineEntry[] = []
   private snapshot: readonly TimelineEntry[] | undefined
   private readonly dirty = new Set<string>()
@@ -122,7 +124,7 @@ export class Timeline {
       const edit = edits.has(id) ? parseEdit(edits.get(id)) : undefined
       return {
         id,
-        key: { ...record.stamp, author: toBase64Url(record.author), id },
+        key: { ...record.stamp, author: this.authorId(record.author), id },
         state: tombstone?.ok ? 'deleted' : 'message',
         record,
         edit: edit?.ok ? edit.value : undefined,
@@ -134,7 +136,7 @@ export class Timeline {
       const stone = tombstone.value
       return {
         id,
-        key: { ...stone.stamp, author: toBase64Url(stone.author), id },
+        key: { ...stone.stamp, author: this.authorId(stone.author), id },
         state: 'deleted',
         tombstone: stone,
         removedRecord: before?.record ?? before?.removedRecord,
@@ -150,6 +152,14 @@ export class Timeline {
         removedRecord: before.record ?? before.removedRecord,
       }
     return undefined
+  }
+
+  private authorId(author: Uint8Array): string {
+    const text = toBase64Url(author)
+    const known = this.authorIds.get(text)
+    if (known !== undefined) return known
+    this.authorIds.set(text, text)
+    return text
   }
 
   private insertionPoint(key: SortKey): number {
