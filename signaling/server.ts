@@ -63,7 +63,8 @@ export async function startParleyServer(
   const connectionsPerIp = new IpConnectionLimit(config.maxConnectionsPerIp)
   // Storage and the Redis bus before anything listens: an unreachable Redis or a data
   // directory another server holds fails startup with its own message.
-  const store = await openRoomStore(config, logger)
+  // Only the relay stores rooms: a signaling-only server (--relay=off) holds no data dir.
+  const store = config.relay ? await openRoomStore(config, logger) : null
   let bus: RedisSignalBus | undefined
   let awarenessBus: RedisAwarenessBus | undefined
   try {
@@ -76,12 +77,12 @@ export async function startParleyServer(
     }
   } catch (error) {
     await bus?.close()
-    await store.close()
+    await store?.close()
     throw error
   }
   const closeStorage = async () => {
     await Promise.all([bus?.close(), awarenessBus?.close()])
-    await store.close()
+    await store?.close()
   }
   // Bound first: /config.json names its port (port 0 picks one), and a taken port fails
   // startup before anything else is listening.
@@ -102,7 +103,7 @@ export async function startParleyServer(
     bus,
     traffic: metrics.traffic('signal'),
   })
-  const relay = config.relay
+  const relay = store
     ? new RelayEndpoint({
         pathPrefix: RELAY_PATH_PREFIX,
         limits: config.relayLimits,
@@ -146,8 +147,8 @@ export async function startParleyServer(
       case '/healthz': {
         // One key lookup: cheap enough for a probe every few seconds, and it notices a store
         // (disk, Redis) that stopped answering.
-        const healthy = await storeAnswers(store, HEALTH_PROBE_TIMEOUT_MS)
-        if (!healthy) logger.warn('http.unhealthy', { kind: store.kind })
+        const healthy = !store || (await storeAnswers(store, HEALTH_PROBE_TIMEOUT_MS))
+        if (!healthy) logger.warn('http.unhealthy', { kind: store?.kind })
         res.writeHead(healthy ? 200 : 503, {
           'Content-Type': 'text/plain; charset=utf-8',
           'Cache-Control': 'no-store',

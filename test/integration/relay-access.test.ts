@@ -2,6 +2,7 @@
 // and connections per client address. Refusals that are permanent close with a 44xx code (a
 // stock client then stops reconnecting) and never touch the room; none logs a secret.
 
+import { existsSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { CloseCode } from '../../signaling/close-codes'
@@ -245,5 +246,8 @@ describe('relay off', () => {
       relay: string | null
     }
     expect(config.relay).toBeNull()
+    // Nothing is stored without a relay: no data directory, and health does not depend on one.
+    expect(existsSync(harness.config.dataDir)).toBe(false)
+    expect((await fetch(`${harness.server.url}/healthz`)).status).toBe(200)
   })
 })
