@@ -9,6 +9,7 @@ import { CloseCode } from './close-codes'
 import type { SignalingLimits } from './limits'
 import type { Logger } from './log'
 import type { SignalBus } from './signal-bus'
+import { closeWithin, sweepDeadSockets, type Liveness } from './socket-lifecycle'
 import { SignalHub, type SignalConnection } from './signal-hub'
 
 export interface SignalEndpointOptions {
@@ -20,16 +21,10 @@ export interface SignalEndpointOptions {
   traffic?: { received(): void; sent(): void }
 }
 
-interface OpenSocket {
+interface OpenSocket extends Liveness {
   readonly connection: SignalConnection
   readonly remote: string
-  /** False once pinged, true again on pong: still false at the next sweep means dead. */
-  answeredPing: boolean
 }
-
-// On shutdown a client gets this long to answer our close frame before its socket is cut, so
-// that `close()` is fast even when a peer is gone or hostile.
-const CLOSE_HANDSHAKE_GRACE_MS = 2_000
 
 export class SignalEndpoint {
   readonly hub: SignalHub
@@ -110,40 +105,24 @@ export class SignalEndpoint {
   }
 
   private sweep(): void {
-    for (const [ws, open] of this.sockets) {
-      if (!open.answeredPing) {
-        this.logger.info('signal.heartbeat_timeout', {
-          conn: open.connection.id,
-          remote: open.remote,
-          afterMs: this.heartbeatIntervalMs,
-        })
-        ws.terminate()
-        continue
-      }
-      open.answeredPing = false
-      ws.ping()
-    }
+    sweepDeadSockets(this.sockets, (open) =>
+      this.logger.info('signal.heartbeat_timeout', {
+        conn: open.connection.id,
+        remote: open.remote,
+        afterMs: this.heartbeatIntervalMs,
+      }),
+    )
   }
 
   /** Closes every connection with 1001 (going away); resolves when all are gone. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat)
     const sockets = [...this.sockets.keys()]
-    await Promise.all(sockets.map((ws) => closeWithin(ws, CLOSE_HANDSHAKE_GRACE_MS)))
+    await Promise.all(
+      sockets.map((ws) => closeWithin(ws, CloseCode.GOING_AWAY, 'server shutting down')),
+    )
     await new Promise<void>((resolve) => this.wss.close(() => resolve()))
   }
-}
-
-function closeWithin(ws: WebSocket, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (ws.readyState === ws.CLOSED) return resolve()
-    const cut = setTimeout(() => ws.terminate(), graceMs)
-    ws.once('close', () => {
-      clearTimeout(cut)
-      resolve()
-    })
-    ws.close(CloseCode.GOING_AWAY, 'server shutting down')
-  })
 }
 
 // Text and binary frames alike are read as UTF-8 JSON, as the stock server does (`ws` has

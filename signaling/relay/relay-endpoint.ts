@@ -14,6 +14,7 @@ import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
 import type { RoomStore } from '../store/room-store'
+import { closeWithin, sweepDeadSockets, type Liveness } from '../socket-lifecycle'
 import type { AwarenessBus } from './awareness-bus'
 import { RelayHub } from './relay-hub'
 import type { Violation } from './relay-protocol'
@@ -33,16 +34,10 @@ export interface RelayEndpointOptions {
   awarenessBus?: AwarenessBus
 }
 
-interface OpenSocket {
+interface OpenSocket extends Liveness {
   readonly connection: RelayConnection
   readonly remote: string
-  /** False once pinged, true again on pong: still false at the next sweep means dead. */
-  answeredPing: boolean
 }
-
-// A refused or departing client gets this long to answer our close frame before its socket is
-// cut, so that shutdown is fast even when a peer is gone or hostile.
-const CLOSE_HANDSHAKE_GRACE_MS = 2_000
 
 export class RelayEndpoint {
   readonly hub: RelayHub
@@ -222,19 +217,13 @@ export class RelayEndpoint {
   }
 
   private sweep(): void {
-    for (const [ws, open] of this.sockets) {
-      if (!open.answeredPing) {
-        this.logger.info('relay.heartbeat_timeout', {
-          conn: open.connection.id,
-          remote: open.remote,
-          afterMs: this.options.limits.heartbeatIntervalMs,
-        })
-        ws.terminate()
-        continue
-      }
-      open.answeredPing = false
-      ws.ping()
-    }
+    sweepDeadSockets(this.sockets, (open) =>
+      this.logger.info('relay.heartbeat_timeout', {
+        conn: open.connection.id,
+        remote: open.remote,
+        afterMs: this.options.limits.heartbeatIntervalMs,
+      }),
+    )
   }
 
   /**
@@ -253,18 +242,6 @@ export class RelayEndpoint {
       await this.hub.close()
     })())
   }
-}
-
-function closeWithin(ws: WebSocket, code: CloseCode, reason: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (ws.readyState === ws.CLOSED) return resolve()
-    const cut = setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS)
-    ws.once('close', () => {
-      clearTimeout(cut)
-      resolve()
-    })
-    ws.close(code, reason)
-  })
 }
 
 function toBytes(data: RawData): Uint8Array {
