@@ -74,15 +74,24 @@ function readStamp(decoder: decoding.Decoder): Hlc {
   return { wall, counter }
 }
 
-function readFixed(decoder: decoding.Decoder, length: number): Uint8Array {
+function readView(decoder: decoding.Decoder, length: number): Uint8Array {
   if (decoder.arr.length - decoder.pos < length) throw new Error('truncated')
-  return decoding.readUint8Array(decoder, length).slice()
+  return decoding.readUint8Array(decoder, length)
+}
+
+/** A copy: a view would keep the whole Yjs update it came from alive. */
+function readFixed(decoder: decoding.Decoder, length: number): Uint8Array {
+  return readView(decoder, length).slice()
+}
+
+function readEnvelopeLength(decoder: decoding.Decoder): number {
+  const length = decoding.readVarUint(decoder)
+  if (length > MAX_ENVELOPE_BYTES) throw new Error('envelope too large')
+  return length
 }
 
 function readEnvelope(decoder: decoding.Decoder): Uint8Array {
-  const length = decoding.readVarUint(decoder)
-  if (length > MAX_ENVELOPE_BYTES) throw new Error('envelope too large')
-  return readFixed(decoder, length)
+  return readFixed(decoder, readEnvelopeLength(decoder))
 }
 
 /** Runs a decoder over untrusted bytes: any throw, a wrong version or trailing bytes → reason. */
@@ -124,6 +133,23 @@ export function parseMessage(value: unknown): Parsed<MessageRecord> {
     envelope: readEnvelope(d),
     signature: readFixed(d, SIGNATURE_BYTES),
   }))
+}
+
+/** What a message record sorts by, read without copying: the author is a view of `value`. The
+ * whole record is still checked, so what passes here also passes parseMessage. */
+export interface MessageKey {
+  readonly stamp: Hlc
+  readonly author: Uint8Array
+}
+
+export function parseMessageKey(value: unknown): Parsed<MessageKey> {
+  return parse(value, (d) => {
+    const stamp = readStamp(d)
+    const author = readView(d, KEY_ID_BYTES)
+    readView(d, readEnvelopeLength(d))
+    readView(d, SIGNATURE_BYTES)
+    return { stamp, author }
+  })
 }
 
 export function encodeEdit(record: EditRecord): Uint8Array {

@@ -31,6 +31,8 @@ export class LocalStoreError extends Error {}
 
 const UPDATES = 'updates'
 const CUSTOM = 'custom'
+/** Key in `custom` of the newest messages, for the first paint (session/recent-records.ts). */
+const RECENT_KEY = 'recent'
 /**
  * Below this many bytes of updates after the snapshot, compacting is not worth a transaction:
  * a small room (a few hundred messages) then loads from a handful of entries anyway.
@@ -210,6 +212,54 @@ export class LocalStore {
       // Another tab still has the room open; the deletion completes once it closes it.
       request.onblocked = () => undefined
     })
+  }
+
+  /**
+   * What `saveRecent` stored, read without y-indexeddb and without loading the document, so a
+   * room can paint before its whole document is read. Undefined when there is none, the room
+   * has no database here (none is created), or it cannot be read: the room then opens as usual.
+   */
+  static async readRecent(
+    databaseName: string,
+    factory: IDBFactory | undefined = globalThis.indexedDB,
+  ): Promise<Uint8Array | undefined> {
+    let db: IDBDatabase | undefined
+    if (!factory) return undefined
+    try {
+      db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = factory.open(databaseName)
+        // A new database: leave creating it (and its layout) to y-indexeddb.
+        request.onupgradeneeded = () => request.transaction?.abort()
+        request.onsuccess = () => resolve(request.result)
+        request.onerror = () => reject(request.error ?? new LocalStoreError('open failed'))
+      })
+      if (!db.objectStoreNames.contains(CUSTOM)) return undefined
+      const value: unknown = await requestResult(
+        db.transaction(CUSTOM, 'readonly').objectStore(CUSTOM).get(RECENT_KEY),
+      )
+      return value instanceof Uint8Array ? value : undefined
+    } catch {
+      return undefined
+    } finally {
+      db?.close()
+    }
+  }
+
+  /** Keeps the newest messages beside the document (replacing what was kept before); after
+   * every write queued so far. A failure is reported like any write's. */
+  saveRecent(recent: Uint8Array): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      const db = this.db
+      if (!db || this.closing) return
+      try {
+        const tx = db.transaction(CUSTOM, 'readwrite')
+        tx.objectStore(CUSTOM).put(recent, RECENT_KEY)
+        await completion(tx)
+      } catch (error) {
+        this.fail(error)
+      }
+    })
+    return this.writing
   }
 
   /** y-indexeddb's connection (it closes it when another tab deletes the room). */

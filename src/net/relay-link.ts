@@ -68,6 +68,8 @@ export class RelayLink {
       params,
       // y-webrtc already syncs this browser's tabs over BroadcastChannel.
       disableBc: true,
+      // Not before start(): a room still loading from IndexedDB would be sent whole.
+      connect: false,
     })
     this.watchStoredState()
     this.provider.on('status', this.emitChange)
@@ -77,6 +79,11 @@ export class RelayLink {
       window.addEventListener('online', this.onNetworkChange)
       window.addEventListener('offline', this.onNetworkChange)
     }
+  }
+
+  /** Connects (and keeps reconnecting) once the document holds what this browser stored. */
+  start(): void {
+    if (!this.destroyed) this.provider.connect()
   }
 
   /** An open socket to the relay that has exchanged state with it. */

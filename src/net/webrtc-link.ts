@@ -24,7 +24,8 @@ interface SimplePeer {
 
 export class WebrtcLink {
   readonly awareness: Awareness
-  readonly provider: WebrtcProvider
+  /** Created by start(): y-webrtc connects as it is constructed. */
+  provider: WebrtcProvider | null = null
   /** Fires when a data channel opens or closes, or signaling connects or drops. */
   readonly changed = new Listeners()
   private readonly watchedPeers = new WeakSet<object>()
@@ -42,36 +43,47 @@ export class WebrtcLink {
       (conn as unknown as { ws: WebSocket | null }).ws?.close()
   }
 
-  constructor(doc: Y.Doc, options: WebrtcLinkOptions) {
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly options: WebrtcLinkOptions,
+  ) {
     this.awareness = new Awareness(doc)
-    this.provider = new WebrtcProvider(options.roomName, doc, {
-      signaling: [...options.signalingUrls],
-      password: options.password,
+  }
+
+  /** Joins the room once the document holds what this browser stored (a peer would send a
+   * room still loading from IndexedDB whole). */
+  start(): void {
+    if (this.provider || this.destroyed) return
+    const { roomName, password, signalingUrls, iceServers } = this.options
+    this.provider = new WebrtcProvider(roomName, this.doc, {
+      signaling: [...signalingUrls],
+      password,
       awareness: this.awareness,
       // Never simple-peer's default public STUN servers: only what the operator configured.
-      peerOpts: { config: { iceServers: [...options.iceServers] } },
+      peerOpts: { config: { iceServers: [...iceServers] } },
     })
     this.provider.on('peers', this.onPeers)
     this.provider.on('status', this.emitChange)
     this.watchSignaling()
     if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline)
+    this.changed.emit()
   }
 
   /** y-webrtc's own id for this tab; carried in presence so others can match it. */
   get peerId(): string | undefined {
-    return this.provider.room?.peerId
+    return this.provider?.room?.peerId
   }
 
   /** Peers with an open data channel right now. */
   directPeerIds(): string[] {
-    const conns = this.provider.room?.webrtcConns
+    const conns = this.provider?.room?.webrtcConns
     if (!conns) return []
     return [...conns.values()].filter((conn) => conn.connected).map((conn) => conn.remotePeerId)
   }
 
   /** Other tabs of this browser, synced over BroadcastChannel. */
   sameBrowserPeerIds(): string[] {
-    return [...(this.provider.room?.bcConns ?? [])]
+    return [...(this.provider?.room?.bcConns ?? [])]
   }
 
   signalingConnected(): boolean {
@@ -81,27 +93,32 @@ export class WebrtcLink {
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    const provider = this.provider
+    this.changed.clear()
+    if (!provider) {
+      this.awareness.destroy()
+      return
+    }
     if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline)
-    this.provider.off('peers', this.onPeers)
-    this.provider.off('status', this.emitChange)
+    provider.off('peers', this.onPeers)
+    provider.off('status', this.emitChange)
     for (const conn of this.watchedSignaling) {
       conn.off('connect', this.emitChange)
       conn.off('disconnect', this.emitChange)
     }
     this.watchedSignaling.clear()
-    this.changed.clear()
     // y-webrtc destroys its room only after the password key is derived; destroying before
     // that rejects unhandled unless we wait for the key first (DESIGN §4).
-    await this.provider.key
+    await provider.key
     // destroy() alone leaves the provider registered with the shared signaling connection,
     // which then stays open for good; disconnect() releases it (and closes it when unused).
-    this.provider.disconnect()
-    this.provider.destroy()
+    provider.disconnect()
+    provider.destroy()
     this.awareness.destroy()
   }
 
   private watchSignaling(): void {
-    for (const conn of this.provider.signalingConns as SignalingConn[]) {
+    for (const conn of (this.provider?.signalingConns ?? []) as SignalingConn[]) {
       if (this.watchedSignaling.has(conn)) continue
       this.watchedSignaling.add(conn)
       conn.on('connect', this.emitChange)
@@ -110,7 +127,7 @@ export class WebrtcLink {
   }
 
   private watchConnections(): void {
-    const conns: Map<string, WebrtcConn> | undefined = this.provider.room?.webrtcConns
+    const conns: Map<string, WebrtcConn> | undefined = this.provider?.room?.webrtcConns
     for (const conn of conns?.values() ?? []) {
       const peer = conn.peer as SimplePeer
       if (this.watchedPeers.has(peer)) continue

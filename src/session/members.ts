@@ -21,7 +21,7 @@ export class MemberDirectory {
   private readonly observer: (event: Y.YMapEvent<unknown>) => void
 
   constructor(
-    private readonly room: RoomDocument,
+    private room: RoomDocument,
     private readonly keys: RoomKeys,
   ) {
     this.observer = (event) => event.keysChanged.forEach((keyId: string) => this.load(keyId))
@@ -37,6 +37,18 @@ export class MemberDirectory {
   async publicKeyOf(keyId: string): Promise<Uint8Array | undefined> {
     await this.pending.get(keyId)
     return this.members.get(keyId)?.publicKey
+  }
+
+  /** Reads another document from now on (the room once loaded, in place of its newest
+   * messages: recent-records.ts); a member verified before stays the same object. */
+  rebase(next: RoomDocument): void {
+    this.room.maps.members.unobserve(this.observer)
+    this.room = next
+    next.maps.members.observe(this.observer)
+    for (const keyId of [...this.members.keys()])
+      if (!next.maps.members.has(keyId)) this.members.delete(keyId)
+    for (const keyId of next.maps.members.keys()) this.load(keyId)
+    this.changed.emit()
   }
 
   all(): Member[] {

@@ -1,6 +1,8 @@
 // One open room: its Yjs document, local store, WebRTC and relay links, presence, timeline and
-// the operations people perform. Opening loads IndexedDB before any network (DESIGN §4);
-// destroy() undoes the constructor step by step and can be called any number of times.
+// the operations people perform. Opening loads IndexedDB before any network (DESIGN §4); a
+// room whose newest messages were kept (recent-records.ts) shows them first and loads the
+// rest after they are on screen. destroy() undoes the constructor step by step and can be
+// called any number of times.
 import * as Y from 'yjs'
 import { HybridClock, RoomDocument, parseMessage } from '../model'
 import {
@@ -26,6 +28,7 @@ import { MessageContentResolver } from './message-content'
 import { PresenceChannel, type RemotePresence } from './presence'
 import { DeliveryTracker, seenClocks, type DeliveryState } from './delivery'
 import { Timeline } from './timeline'
+import { decodeRecentRecords, encodeRecentRecords } from './recent-records'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -76,6 +79,24 @@ export interface ConnectionStatus {
 
 /** Presence acknowledgements are coalesced: at most one re-publish per this many ms. */
 const PRESENCE_THROTTLE_MS = 150
+/** The newest messages are kept again at most this often while the room changes. */
+const RECENT_SAVE_MS = 2_000
+/** Waiting for a frame that a hidden tab never draws must not hold the room's loading up. */
+const FRAME_WAIT_MS = 50
+
+/** After the browser has drawn what is on screen now (or a short while, if it draws nothing). */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, FRAME_WAIT_MS)
+    if (typeof requestAnimationFrame !== 'function') return
+    requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        clearTimeout(timer)
+        resolve()
+      }),
+    )
+  })
+}
 
 export class RoomSession {
   readonly changed = new Listeners()
@@ -87,46 +108,55 @@ export class RoomSession {
   /** Presence as seen through the relay: its own awareness (DESIGN §3). */
   readonly relayPresence: PresenceChannel | null
   readonly relay: RelayLink | null
+  readonly doc = new Y.Doc({ gc: true })
+  readonly room = new RoomDocument(this.doc)
+  /** Resolves once everything this browser stored is loaded, the links are started and we
+   * are a member; rejects if local data cannot be opened. Writes wait for it. */
+  readonly loaded: Promise<void>
+  private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
   private presenceTimer: ReturnType<typeof setTimeout> | undefined
+  private recentTimer: ReturnType<typeof setTimeout> | undefined
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
 
+  /** Resolves with the room on screen: its newest messages if they were kept, the whole room
+   * otherwise (then it rejects if local data cannot be opened). */
   static async open(
     secret: string,
     identity: SigningIdentity,
     config: RoomSessionConfig,
   ): Promise<RoomSession> {
     const keys = await deriveRoomKeys(secret)
-    const doc = new Y.Doc({ gc: true })
-    const local = new LocalStore(keys.roomId, doc)
-    try {
-      await local.loaded()
-    } catch (error) {
-      await local.destroy()
-      doc.destroy()
-      throw error
+    const kept = await LocalStore.readRecent(keys.roomId)
+    const recent = kept && decodeRecentRecords(kept)
+    const session = new RoomSession(keys, identity, config, recent)
+    if (!recent) {
+      try {
+        await session.loaded
+      } catch (error) {
+        await session.destroy()
+        throw error
+      }
     }
-    const session = new RoomSession(keys, identity, doc, local, config)
-    await session.ensureMembership()
     return session
   }
 
   private constructor(
     readonly keys: RoomKeys,
     readonly identity: SigningIdentity,
-    readonly doc: Y.Doc,
-    private readonly local: LocalStore,
     config: RoomSessionConfig,
+    recent: RoomDocument | undefined,
   ) {
     const now = config.now ?? Date.now
+    const doc = this.doc
     this.clock = new HybridClock(now)
     this.displayName = config.displayName
-    const room = new RoomDocument(doc)
-    this.room = room
-    this.timeline = new Timeline(room, (stamp) => this.clock.observe(stamp), now)
-    this.members = new MemberDirectory(room, keys)
+    // What is shown until the room has loaded.
+    const shown = recent ?? this.room
+    this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
+    this.members = new MemberDirectory(shown, keys)
     this.content = new MessageContentResolver(keys, this.members)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.webrtc = new WebrtcLink(doc, {
@@ -182,6 +212,7 @@ export class RoomSession {
     }
     doc.on('update', onUpdate)
     this.disposers.push(() => doc.off('update', onUpdate))
+    this.disposers.push(this.timeline.changed.subscribe(() => this.scheduleRecentSave()))
     if (typeof window !== 'undefined') {
       window.addEventListener('online', emit)
       window.addEventListener('offline', emit)
@@ -191,9 +222,11 @@ export class RoomSession {
       })
     }
     void this.publishPresence()
+    this.loaded = this.load(recent)
+    // Settled here too: open() or the app reports a failure; a destroyed session none.
+    this.loaded.catch(() => undefined)
   }
 
-  readonly room: RoomDocument
   readonly webrtc: WebrtcLink
 
   /** Where our own message has got to; undefined for others' messages. */
@@ -204,7 +237,7 @@ export class RoomSession {
 
   /** Locally stored updates that were corrupt and skipped when the room was opened. */
   get damagedLocalUpdates(): number {
-    return this.local.damagedUpdates
+    return this.local?.damagedUpdates ?? 0
   }
 
   get roomId(): string {
@@ -277,6 +310,7 @@ export class RoomSession {
   }
 
   async send(text: string): Promise<string> {
+    await this.loaded
     const id = newMessageId()
     const stamp = this.clock.next()
     const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
@@ -287,6 +321,7 @@ export class RoomSession {
   }
 
   async edit(id: string, text: string): Promise<void> {
+    await this.loaded
     this.ownRecord(id)
     const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
     this.room.setEdit(id, record)
@@ -294,6 +329,7 @@ export class RoomSession {
   }
 
   async remove(id: string): Promise<void> {
+    await this.loaded
     const message = this.ownRecord(id)
     this.room.deleteMessage(id, await composeTombstone(this.keys, this.identity, id, message.stamp))
     this.delivery.track(this.doc)
@@ -301,6 +337,7 @@ export class RoomSession {
 
   async setDisplayName(name: string): Promise<void> {
     this.displayName = name
+    await this.loaded
     await this.ensureMembership()
     this.schedulePresence()
     this.changed.emit()
@@ -316,6 +353,43 @@ export class RoomSession {
     await this.destroy()
     this.delivery.clear()
     await LocalStore.deleteDatabase(this.roomId)
+  }
+
+  /** Shows the kept newest messages first (the caller has them on screen once this session
+   * is returned), then loads the room, and only then goes online (DESIGN §4). */
+  private async load(recent: RoomDocument | undefined): Promise<void> {
+    if (recent) {
+      // Decrypt what is on screen before the room's whole document occupies the main thread.
+      await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
+      await afterPaint()
+    }
+    if (this.destroyed) return
+    const local = new LocalStore(this.roomId, this.doc)
+    this.local = local
+    await local.loaded()
+    if (this.destroyed) return
+    if (recent) {
+      this.timeline.rebase(this.room)
+      this.members.rebase(this.room)
+    }
+    this.webrtc.start()
+    this.relay?.start()
+    await this.ensureMembership()
+    this.saveRecent()
+  }
+
+  /** Keeps the newest messages for the next first paint, at most every RECENT_SAVE_MS. */
+  private scheduleRecentSave(): void {
+    if (this.recentTimer !== undefined || this.destroyed || !this.local) return
+    this.recentTimer = setTimeout(() => {
+      this.recentTimer = undefined
+      this.saveRecent()
+    }, RECENT_SAVE_MS)
+  }
+
+  private saveRecent(): void {
+    if (this.destroyed) return
+    void this.local?.saveRecent(encodeRecentRecords(this.room, this.timeline.entries()))
   }
 
   private ownRecord(id: string) {
@@ -369,6 +443,11 @@ export class RoomSession {
 
   private async teardown(): Promise<void> {
     clearTimeout(this.presenceTimer)
+    if (this.recentTimer !== undefined) {
+      // Changed since last kept: keep it now (the store writes it before it closes).
+      clearTimeout(this.recentTimer)
+      void this.local?.saveRecent(encodeRecentRecords(this.room, this.timeline.entries()))
+    }
     for (const dispose of this.disposers.splice(0)) dispose()
     this.presence.destroy()
     this.relayPresence?.destroy()
@@ -377,7 +456,7 @@ export class RoomSession {
     this.delivery.destroy()
     this.relay?.destroy()
     await this.webrtc.destroy()
-    await this.local.destroy()
+    await this.local?.destroy()
     this.doc.destroy()
     this.changed.clear()
   }

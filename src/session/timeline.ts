@@ -8,15 +8,17 @@ import {
   isFromTheFuture,
   parseEdit,
   parseMessage,
+  parseMessageKey,
   parseTombstone,
   type EditRecord,
   type Hlc,
   type MessageRecord,
   type RoomDocument,
+  type RoomMaps,
   type SortKey,
   type TombstoneRecord,
 } from '../model'
-import { toBase64Url } from '../crypto'
+import { bytesEqual, toBase64Url } from '../crypto'
 import { Listeners } from './events'
 
 export type EntryState =
@@ -31,6 +33,7 @@ export interface TimelineEntry {
   readonly id: string
   readonly key: SortKey
   readonly state: EntryState
+  /** Decoded from the document when asked for (the timeline itself keeps only the sort key). */
   readonly record?: MessageRecord
   readonly edit?: EditRecord
   readonly tombstone?: TombstoneRecord
@@ -39,6 +42,50 @@ export interface TimelineEntry {
   readonly removedRecord?: MessageRecord
   /** Stamped further ahead than our clock allows: shown in place, but flagged. */
   readonly fromTheFuture: boolean
+}
+
+/**
+ * One entry is its own sort key and holds nothing else of a message: a room of 100,000
+ * messages costs one small object each, and the record's bytes are decoded only for what is
+ * shown. The record is read from the document on demand; once the document holds another
+ * record under this id, a newer entry replaces this one, and this one answers no record.
+ */
+class Entry implements TimelineEntry, SortKey {
+  constructor(
+    private readonly maps: RoomMaps,
+    readonly id: string,
+    readonly wall: number,
+    readonly counter: number,
+    readonly author: string,
+    readonly state: EntryState,
+    readonly fromTheFuture: boolean,
+    readonly tombstone: TombstoneRecord | undefined,
+    readonly removedRecord: MessageRecord | undefined,
+  ) {}
+
+  get key(): SortKey {
+    return this
+  }
+
+  get record(): MessageRecord | undefined {
+    if (this.state === 'vanished' || !this.maps.messages.has(this.id)) return undefined
+    const parsed = parseMessage(this.maps.messages.get(this.id))
+    return parsed.ok && this.isKeyOf(parsed.value) ? parsed.value : undefined
+  }
+
+  get edit(): EditRecord | undefined {
+    if (!this.maps.edits.has(this.id)) return undefined
+    const parsed = parseEdit(this.maps.edits.get(this.id))
+    return parsed.ok ? parsed.value : undefined
+  }
+
+  private isKeyOf(record: MessageRecord): boolean {
+    return (
+      record.stamp.wall === this.wall &&
+      record.stamp.counter === this.counter &&
+      toBase64Url(record.author) === this.author
+    )
+  }
 }
 
 /** Above this many changed ids in one transaction, re-sorting everything is cheaper than
@@ -50,27 +97,58 @@ export class Timeline {
   /** Records present in the document that failed to parse (hostile or from a newer version). */
   malformed = 0
   private readonly byId = new Map<string, TimelineEntry>()
-  /** One string per author: a room has few authors and up to 100,000s of entries. */
   private readonly authorIds = new Map<string, string>()
+  private lastAuthor: { bytes: Uint8Array; id: string } | undefined
   private sorted: TimelineEntry[] = []
   private snapshot: readonly TimelineEntry[] | undefined
   private readonly dirty = new Set<string>()
+  /** Records removed from the document since the last flush, as they were. */
+  private readonly removed = new Map<string, unknown>()
   private readonly markDirty: (event: Y.YMapEvent<unknown>) => void
   private readonly flush: () => void
 
   constructor(
-    private readonly room: RoomDocument,
+    private room: RoomDocument,
     private readonly observeStamp: (stamp: Hlc) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {
-    this.markDirty = (event) => event.keysChanged.forEach((id: string) => this.dirty.add(id))
+    this.markDirty = (event) => {
+      const { messages } = this.room.maps
+      let removals = false
+      for (const id of event.keysChanged as Set<string>) {
+        this.dirty.add(id)
+        if (event.target === messages && !messages.has(id)) removals = true
+      }
+      // Only then: the change list is costly to compute for a bulk load.
+      if (removals)
+        event.changes.keys.forEach((change, id) => {
+          if (change.action === 'delete') this.removed.set(id, change.oldValue)
+        })
+    }
     this.flush = () => this.applyChanges()
-    const { messages, edits, tombstones } = room.maps
-    for (const map of [messages, edits, tombstones]) map.observe(this.markDirty)
-    room.doc.on('afterTransaction', this.flush)
-    for (const id of messages.keys()) this.dirty.add(id)
-    for (const id of tombstones.keys()) this.dirty.add(id)
+    this.observe()
+    this.markAll()
     this.applyChanges()
+  }
+
+  /**
+   * Reads another document from now on: the room once loaded, in place of its newest messages
+   * (recent-records.ts). Where both hold the same records, an entry stays the same object, so
+   * what is on screen stays resolved; entries the new document lacks go without a trace.
+   */
+  rebase(next: RoomDocument): void {
+    const previous = this.room.maps
+    this.unobserve()
+    this.room = next
+    this.observe()
+    for (const id of [...this.byId.keys()])
+      if (!sameRecords(previous, next.maps, id)) this.byId.delete(id)
+    this.sorted = [...this.byId.values()].sort((a, b) => compareSortKeys(a.key, b.key))
+    this.markAll()
+    for (const id of this.byId.keys()) this.dirty.delete(id)
+    this.snapshot = undefined
+    this.applyChanges()
+    this.changed.emit()
   }
 
   /** A new array after every change (so views can compare by identity), the same otherwise. */
@@ -84,20 +162,38 @@ export class Timeline {
   }
 
   destroy(): void {
+    this.unobserve()
+    this.changed.clear()
+  }
+
+  private observe(): void {
+    const { messages, edits, tombstones } = this.room.maps
+    for (const map of [messages, edits, tombstones]) map.observe(this.markDirty)
+    this.room.doc.on('afterTransaction', this.flush)
+  }
+
+  private unobserve(): void {
     const { messages, edits, tombstones } = this.room.maps
     for (const map of [messages, edits, tombstones]) map.unobserve(this.markDirty)
     this.room.doc.off('afterTransaction', this.flush)
-    this.changed.clear()
+  }
+
+  private markAll(): void {
+    const { messages, tombstones } = this.room.maps
+    for (const id of messages.keys()) this.dirty.add(id)
+    for (const id of tombstones.keys()) this.dirty.add(id)
   }
 
   private applyChanges(): void {
     if (this.dirty.size === 0) return
     const ids = [...this.dirty]
     this.dirty.clear()
+    const removed = new Map(this.removed)
+    this.removed.clear()
     const bulk = ids.length > BULK_CHANGE
     for (const id of ids) {
       const before = this.byId.get(id)
-      const after = this.entryFor(id, before)
+      const after = this.entryFor(id, before, removed.get(id))
       if (after) this.byId.set(id, after)
       else this.byId.delete(id)
       if (!bulk) {
@@ -110,56 +206,76 @@ export class Timeline {
     this.changed.emit()
   }
 
-  private entryFor(id: string, before: TimelineEntry | undefined): TimelineEntry | undefined {
-    const { messages, edits, tombstones } = this.room.maps
-    const tombstone = tombstones.has(id) ? parseTombstone(tombstones.get(id)) : undefined
-    if (messages.has(id)) {
-      const parsed = parseMessage(messages.get(id))
+  private entryFor(
+    id: string,
+    before: TimelineEntry | undefined,
+    removedBytes: unknown,
+  ): TimelineEntry | undefined {
+    const { maps } = this.room
+    const tombstone = maps.tombstones.has(id) ? parseTombstone(maps.tombstones.get(id)) : undefined
+    const stone = tombstone?.ok ? tombstone.value : undefined
+    if (maps.messages.has(id)) {
+      const parsed = parseMessageKey(maps.messages.get(id))
       if (!parsed.ok) {
         this.malformed++
         return before
       }
-      const record = parsed.value
-      this.observeStamp(record.stamp)
-      const edit = edits.has(id) ? parseEdit(edits.get(id)) : undefined
-      return {
-        id,
-        key: { ...record.stamp, author: this.authorId(record.author), id },
-        state: tombstone?.ok ? 'deleted' : 'message',
-        record,
-        edit: edit?.ok ? edit.value : undefined,
-        tombstone: tombstone?.ok ? tombstone.value : undefined,
-        fromTheFuture: isFromTheFuture(record.stamp, this.now()),
-      }
+      const { stamp, author } = parsed.value
+      this.observeStamp(stamp)
+      const state = stone ? 'deleted' : 'message'
+      return this.entry(id, stamp, author, state, stone, undefined)
     }
-    if (tombstone?.ok) {
-      const stone = tombstone.value
-      return {
+    const removedRecord = removedRecordOf(removedBytes) ?? before?.removedRecord
+    if (stone) return this.entry(id, stone.stamp, stone.author, 'deleted', stone, removedRecord)
+    if (before) {
+      const key = before.key
+      return new Entry(
+        maps,
         id,
-        key: { ...stone.stamp, author: this.authorId(stone.author), id },
-        state: 'deleted',
-        tombstone: stone,
-        removedRecord: before?.record ?? before?.removedRecord,
-        fromTheFuture: isFromTheFuture(stone.stamp, this.now()),
-      }
+        key.wall,
+        key.counter,
+        key.author,
+        'vanished',
+        before.fromTheFuture,
+        before.tombstone,
+        removedRecord,
+      )
     }
-    if (before)
-      return {
-        ...before,
-        state: 'vanished',
-        record: undefined,
-        edit: undefined,
-        removedRecord: before.record ?? before.removedRecord,
-      }
     return undefined
   }
 
+  private entry(
+    id: string,
+    stamp: Hlc,
+    author: Uint8Array,
+    state: EntryState,
+    tombstone: TombstoneRecord | undefined,
+    removedRecord: MessageRecord | undefined,
+  ): Entry {
+    const future = isFromTheFuture(stamp, this.now())
+    const authorId = this.authorId(author)
+    return new Entry(
+      this.room.maps,
+      id,
+      stamp.wall,
+      stamp.counter,
+      authorId,
+      state,
+      future,
+      tombstone,
+      removedRecord,
+    )
+  }
+
+  /** One string per author: a room has few authors and up to 100,000s of entries. */
   private authorId(author: Uint8Array): string {
+    // A document lists each writer's records together, so most lookups repeat the last one.
+    if (this.lastAuthor && bytesEqual(author, this.lastAuthor.bytes)) return this.lastAuthor.id
     const text = toBase64Url(author)
-    const known = this.authorIds.get(text)
-    if (known !== undefined) return known
-    this.authorIds.set(text, text)
-    return text
+    const id = this.authorIds.get(text) ?? text
+    this.authorIds.set(id, id)
+    this.lastAuthor = { bytes: author.slice(), id }
+    return id
   }
 
   private insertionPoint(key: SortKey): number {
@@ -180,4 +296,19 @@ export class Timeline {
       throw new Error('timeline index out of sync')
     return index
   }
+}
+
+function sameRecords(a: RoomMaps, b: RoomMaps, id: string): boolean {
+  return (['messages', 'edits', 'tombstones'] as const).every((map) => {
+    const x = a[map].get(id)
+    const y = b[map].get(id)
+    if (x instanceof Uint8Array && y instanceof Uint8Array) return bytesEqual(x, y)
+    return x === undefined && y === undefined
+  })
+}
+
+function removedRecordOf(bytes: unknown): MessageRecord | undefined {
+  if (bytes === undefined) return undefined
+  const parsed = parseMessage(bytes)
+  return parsed.ok ? parsed.value : undefined
 }

@@ -110,9 +110,14 @@ export class ParleyApp extends LitElement {
         return
       }
       this.session = session
+      // It may be showing only its newest messages while the rest loads.
+      session.loaded.catch((error: unknown) => {
+        if (this.session !== session) return
+        this.problem = couldNotOpen(error)
+        void this.closeSession()
+      })
     } catch (error) {
-      if (navigation === this.navigation)
-        this.problem = `Could not open this room: ${error instanceof Error ? error.message : String(error)}`
+      if (navigation === this.navigation) this.problem = couldNotOpen(error)
     } finally {
       if (navigation === this.navigation) this.opening = false
     }
@@ -151,6 +156,10 @@ export class ParleyApp extends LitElement {
     localStorage.setItem(NAME_KEY, event.detail)
     void this.session?.setDisplayName(event.detail)
   }
+}
+
+function couldNotOpen(error: unknown): string {
+  return `Could not open this room: ${error instanceof Error ? error.message : String(error)}`
 }
 
 declare global {

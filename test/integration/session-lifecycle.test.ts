@@ -8,6 +8,7 @@ import { WebSocket } from 'ws'
 import { newRoomSecret, generateSigningIdentity, type SigningIdentity } from '../../src/crypto'
 import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
 import { loadOrCreateIdentity } from '../../src/session/identity-store'
+import { RECENT_MESSAGES } from '../../src/session/recent-records'
 import { startTestServer, type TestServer } from '../support/server-harness'
 
 // Node 20 has no global WebSocket; y-webrtc's signaling client needs one.
@@ -73,6 +74,51 @@ describe('RoomSession', () => {
     await again.destroy()
   })
 
+  it('shows the newest messages kept beside the room before loading the rest', async () => {
+    const secret = newRoomSecret()
+    const first = await RoomSession.open(secret, identity, config)
+    const sent: string[] = []
+    for (let i = 0; i < RECENT_MESSAGES + 10; i++) sent.push(await first.send(`message ${i}`))
+    await first.destroy()
+
+    const again = await RoomSession.open(secret, identity, config)
+    // Returned before the room's document is read: only the kept newest are there yet.
+    const shown = again.timeline.entries()
+    expect(shown.map((e) => e.id)).toEqual(sent.slice(-RECENT_MESSAGES))
+    const resolved = await Promise.all(shown.map((e) => again.content.resolve(e)))
+    expect(resolved.every((r) => r.kind === 'message' && r.authenticity === 'verified')).toBe(true)
+    // Writing meanwhile waits for the room, then lands in it.
+    const late = again.send('written while loading')
+    expect(again.timeline.entries()).toHaveLength(RECENT_MESSAGES)
+    const lateId = await late
+    const entries = again.timeline.entries()
+    expect(entries.map((e) => e.id)).toEqual([...sent, lateId])
+    // What was on screen stays the same entries, so it stays decrypted.
+    expect(entries.slice(-RECENT_MESSAGES - 1, -1)).toEqual(shown)
+    expect(entries[RECENT_MESSAGES]).toBe(shown[RECENT_MESSAGES - 10])
+    await again.destroy()
+  })
+
+  it('opens as usual when the kept newest messages are corrupt', async () => {
+    const secret = newRoomSecret()
+    const first = await RoomSession.open(secret, identity, config)
+    await first.send('kept in the document')
+    const roomId = first.roomId
+    await first.destroy()
+    const db = await openDatabase(roomId)
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('custom', 'readwrite')
+      tx.objectStore('custom').put(Uint8Array.of(9, 9, 9, 255, 255), 'recent')
+      tx.oncomplete = () => resolve()
+      tx.onerror = () => reject(tx.error ?? new Error('write failed'))
+    })
+    db.close()
+
+    const again = await RoomSession.open(secret, identity, config)
+    expect(await textsOf(again)).toEqual(['kept in the document'])
+    await again.destroy()
+  })
+
   it('enforces the message length limit with a clear error', async () => {
     const session = await RoomSession.open(newRoomSecret(), identity, config)
     await expect(session.send('x'.repeat(4001))).rejects.toThrow(/at most 4000 characters/)
@@ -109,6 +155,7 @@ describe('RoomSession', () => {
     db.close()
 
     const reopened = await RoomSession.open(secret, identity, config)
+    await reopened.loaded
     expect(reopened.damagedLocalUpdates).toBe(1)
     expect(await textsOf(reopened)).toEqual(['survives one', 'survives two'])
     await reopened.destroy()
