@@ -50,12 +50,20 @@ async function textsOf(session: RoomSession): Promise<(string | null)[]> {
   return resolved.map((r) => (r.kind === 'message' ? r.text : r.kind))
 }
 
-function openDatabase(name: string): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(name)
+/** Writes straight into a room's database, as corrupt local data would be there. */
+async function putRaw(roomId: string, store: string, value: Uint8Array, key?: string) {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(roomId)
     request.onsuccess = () => resolve(request.result)
     request.onerror = () => reject(request.error ?? new Error('open failed'))
   })
+  await new Promise<void>((resolve, reject) => {
+    const tx = db.transaction(store, 'readwrite')
+    tx.objectStore(store).put(value, key)
+    tx.oncomplete = () => resolve()
+    tx.onerror = () => reject(tx.error ?? new Error('write failed'))
+  })
+  db.close()
 }
 
 describe('RoomSession', () => {
@@ -105,14 +113,7 @@ describe('RoomSession', () => {
     await first.send('kept in the document')
     const roomId = first.roomId
     await first.destroy()
-    const db = await openDatabase(roomId)
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction('custom', 'readwrite')
-      tx.objectStore('custom').put(Uint8Array.of(9, 9, 9, 255, 255), 'recent')
-      tx.oncomplete = () => resolve()
-      tx.onerror = () => reject(tx.error ?? new Error('write failed'))
-    })
-    db.close()
+    await putRaw(roomId, 'custom', Uint8Array.of(9, 9, 9, 255, 255), 'recent')
 
     const again = await RoomSession.open(secret, identity, config)
     expect(await textsOf(again)).toEqual(['kept in the document'])
@@ -145,14 +146,7 @@ describe('RoomSession', () => {
     const roomId = session.roomId
     await session.destroy()
 
-    const db = await openDatabase(roomId)
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction('updates', 'readwrite')
-      tx.objectStore('updates').add(Uint8Array.of(0, 255, 255, 255, 255, 7, 1, 2, 3))
-      tx.oncomplete = () => resolve()
-      tx.onerror = () => reject(tx.error ?? new Error('write failed'))
-    })
-    db.close()
+    await putRaw(roomId, 'updates', Uint8Array.of(0, 255, 255, 255, 255, 7, 1, 2, 3))
 
     const reopened = await RoomSession.open(secret, identity, config)
     await reopened.loaded
