@@ -339,7 +339,13 @@ export class LocalStore {
       // Entries from y-indexeddb's `_dbref` on are read again by the next fetchUpdates. If no
       // other tab added one before ours (they are consecutive), skip ours: they are applied.
       if (keys[0] === this.persistence._dbref) this.persistence._dbref = keys[keys.length - 1] + 1
-      this.logBytes += batch.reduce((sum, update) => sum + update.length, 0)
+      const bytes = batch.reduce((sum, update) => sum + update.length, 0)
+      if (this.snapshotBytes + this.logBytes < MIN_COMPACT_BYTES) {
+        // A store this small counts as empty: its first large entry serves as the snapshot,
+        // so a newcomer's first sync (the whole room in one update) is not rewritten at once.
+        this.snapshotBytes += this.logBytes + batch[0].length
+        this.logBytes = bytes - batch[0].length
+      } else this.logBytes += bytes
       if (this.shouldCompact()) this.scheduleCompaction()
     } catch (error) {
       this.fail(error)

@@ -9,13 +9,19 @@ import { LocalStore } from '../../src/net/local-store'
 import { CLIENT_LEASE_KEY } from '../../src/net/client-id-lease'
 import { memoryLocks } from '../support/memory-locks'
 
-function readAll(factory: IDBFactory, name: string, store: string): Promise<unknown[]> {
+function readAll(
+  factory: IDBFactory,
+  name: string,
+  store: string,
+  what: 'values' | 'keys' = 'values',
+): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const open = factory.open(name)
     open.onerror = () => reject(open.error ?? new Error('open failed'))
     open.onsuccess = () => {
       const db = open.result
-      const request = db.transaction(store).objectStore(store).getAll()
+      const objects = db.transaction(store).objectStore(store)
+      const request = what === 'keys' ? objects.getAllKeys() : objects.getAll()
       request.onsuccess = () => {
         db.close()
         resolve(request.result)
@@ -50,6 +56,23 @@ describe('LocalStore', () => {
     expect(again.text.size).toBe(2_000)
     expect(again.text.get('k1999')).toBe(`${line}1999`)
     await again.store.destroy()
+  })
+
+  it("stores a newcomer's first sync once: it is the snapshot, not a log to compact", async () => {
+    const factory = new IDBFactory()
+    const { doc, store } = await openStore(factory)
+    await store.flushed()
+    const keysBefore = await readAll(factory, 'room', 'updates', 'keys')
+    const peer = new Y.Doc()
+    for (let i = 0; i < 1_000; i++) peer.getMap<string>('m').set(`k${i}`, 'z'.repeat(300))
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer))
+    await store.flushed()
+    // Far above the compaction threshold, yet only added: nothing rewritten, nothing removed.
+    const keys = await readAll(factory, 'room', 'updates', 'keys')
+    expect(keys.slice(0, -1)).toEqual(keysBefore)
+    const entries = (await readAll(factory, 'room', 'updates')) as Uint8Array[]
+    expect(entries[entries.length - 1].length).toBeGreaterThan(300_000)
+    await store.destroy()
   })
 
   it("applies another tab's updates before compacting, so none is lost", async () => {
