@@ -25,6 +25,8 @@ export interface ParleyOptions {
   stunPort?: number
   /** Reuse a store (a restart); a fresh one in the run's scratch space otherwise. */
   dataDir?: string
+  /** Serve this build of the app instead of the repository's dist/ (benchmarks build their own). */
+  dist?: string
 }
 
 export async function startParleyIn(
@@ -47,6 +49,7 @@ export async function startParleyIn(
       '--stun-port',
       options.stunPort === undefined ? 'off' : String(options.stunPort),
       `--relay=${options.relay === false ? 'off' : 'on'}`,
+      ...(options.dist === undefined ? [] : ['--dist', options.dist]),
     ],
     { ready: /Parley running at/, cwd: REPO_ROOT, label: 'parley' },
   )
