@@ -3,11 +3,9 @@
 // newcomer on the other instance sees the states already there at once (the query), not after
 // the clients' 15 s renewal; and the states of a crashed instance's clients time out everywhere.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { TestRedis } from '../support/redis-server'
-import { newRoom, StockClient, type RoomCredentials } from '../support/relay-client'
-import { startTestServer, type TestServer } from '../support/server-harness'
-import { ServerProcess } from '../support/server-process'
+import { describe, expect, it, vi } from 'vitest'
+import { newRoom, untilSynced, type StockClient } from '../support/relay-client'
+import { RedisRelayPair } from '../support/redis-relay-pair'
 
 const WAIT = { timeout: 15_000, interval: 20 }
 // Well under the 15 s in which stock clients renew their state on their own: only the query
@@ -17,47 +15,19 @@ const AT_ONCE = { timeout: 5_000, interval: 20 }
 // the crash was up to 15 s earlier, so this is the worst case plus margin.
 const TIMED_OUT = { timeout: 40_000, interval: 100 }
 
-let redis: TestRedis
-let a: TestServer
-let b: TestServer
-const clients: StockClient[] = []
-const processes: ServerProcess[] = []
-
-beforeAll(async () => {
-  redis = await TestRedis.start()
-  a = await startTestServer({ redisUrl: redis.url })
-  b = await startTestServer({ redisUrl: redis.url })
-})
-afterEach(() => {
-  for (const stock of clients.splice(0)) stock.destroy()
-})
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill()))
-  await a?.close()
-  await b?.close()
-  await redis?.stop()
-})
-
-function client(server: { wsUrl(path: string): string }, room: RoomCredentials): StockClient {
-  const stock = new StockClient(server.wsUrl('/relay'), room.roomId, { token: room.token })
-  clients.push(stock)
-  return stock
-}
+const pair = RedisRelayPair.forThisFile()
+const client = pair.client.bind(pair)
 
 function stateOf(viewer: StockClient, subject: StockClient): unknown {
   return viewer.provider.awareness.getStates().get(subject.doc.clientID)
 }
 
-async function synced(stock: StockClient): Promise<void> {
-  await vi.waitFor(() => expect(stock.synced).toBe(true), WAIT)
-}
-
 describe('relay presence over Redis', () => {
   it('shows each instance the states set, changed and withdrawn on the other', async () => {
     const room = newRoom()
-    const alice = client(a, room)
-    const bob = client(b, room)
-    await Promise.all([synced(alice), synced(bob)])
+    const alice = client(pair.a, room)
+    const bob = client(pair.b, room)
+    await Promise.all([untilSynced(alice), untilSynced(bob)])
 
     alice.provider.awareness.setLocalState({ envelope: 'alice-1' })
     await vi.waitFor(() => expect(stateOf(bob, alice)).toEqual({ envelope: 'alice-1' }), WAIT)
@@ -75,23 +45,23 @@ describe('relay presence over Redis', () => {
     bob.destroy()
     await vi.waitFor(() => expect(stateOf(alice, bob)).toBeUndefined(), AT_ONCE)
     // Gone from instance A too, not only from alice's copy: a newcomer there never sees it.
-    const carol = client(a, room)
-    await synced(carol)
+    const carol = client(pair.a, room)
+    await untilSynced(carol)
     expect(stateOf(carol, alice)).toEqual({ envelope: 'alice-2' })
     expect(stateOf(carol, bob)).toBeUndefined()
   })
 
   it('shows a newcomer on another instance the states already there at once', async () => {
     const room = newRoom()
-    const alice = client(a, room)
-    const dan = client(a, room)
+    const alice = client(pair.a, room)
+    const dan = client(pair.a, room)
     alice.provider.awareness.setLocalState({ envelope: 'alice' })
     dan.provider.awareness.setLocalState({ envelope: 'dan' })
     await vi.waitFor(() => expect(stateOf(dan, alice)).toEqual({ envelope: 'alice' }), WAIT)
     await vi.waitFor(() => expect(stateOf(alice, dan)).toEqual({ envelope: 'dan' }), WAIT)
 
     // The room is not loaded on B yet: B learns of alice and dan only by asking.
-    const carol = client(b, room)
+    const carol = client(pair.b, room)
     await vi.waitFor(() => {
       expect(stateOf(carol, alice)).toEqual({ envelope: 'alice' })
       expect(stateOf(carol, dan)).toEqual({ envelope: 'dan' })
@@ -99,11 +69,10 @@ describe('relay presence over Redis', () => {
   })
 
   it("times out a crashed instance's clients on the others", { timeout: 90_000 }, async () => {
-    const crashing = await ServerProcess.start({ flags: ['--redis', redis.url] })
-    processes.push(crashing)
+    const crashing = await pair.startProcess()
     const room = newRoom()
     const alice = client(crashing, room)
-    const bob = client(b, room)
+    const bob = client(pair.b, room)
     alice.provider.awareness.setLocalState({ envelope: 'alice' })
     bob.provider.awareness.setLocalState({ envelope: 'bob' })
     await vi.waitFor(() => expect(stateOf(bob, alice)).toEqual({ envelope: 'alice' }), WAIT)
@@ -112,8 +81,8 @@ describe('relay presence over Redis', () => {
     alice.destroy()
     await vi.waitFor(() => expect(stateOf(bob, alice)).toBeUndefined(), TIMED_OUT)
     // Timed out on instance B itself, not only in bob's own copy: a newcomer does not get it.
-    const carol = client(b, room)
-    await synced(carol)
+    const carol = client(pair.b, room)
+    await untilSynced(carol)
     await vi.waitFor(() => expect(stateOf(carol, alice)).toBeUndefined(), AT_ONCE)
     expect(stateOf(carol, bob)).toEqual({ envelope: 'bob' })
   })

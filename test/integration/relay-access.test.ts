@@ -3,11 +3,11 @@
 // stock client then stops reconnecting) and never touch the room; none logs a secret.
 
 import { existsSync } from 'node:fs'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { CloseCode } from '../../signaling/close-codes'
 import { addressKey } from '../../signaling/ip-connection-limit'
-import { startTestServer, type TestServer } from '../support/server-harness'
+import type { TestServer } from '../support/server-harness'
 import {
   RawRelayClient,
   StockClient,
@@ -17,20 +17,13 @@ import {
   upgradeStatus,
   type RoomCredentials,
 } from '../support/relay-client'
+import { relayTestScope } from '../support/relay-test-scope'
 
 const WAIT = { timeout: 10_000, interval: 20 }
 const OPERATOR_KEY = 'operator-key-for-tests-0123'
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step()
-})
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const harness = await startTestServer(options)
-  cleanup.push(() => harness.close())
-  return harness
-}
+const scope = relayTestScope()
+const server = scope.server
 
 function stock(
   harness: TestServer,
@@ -38,13 +31,13 @@ function stock(
   options: ConstructorParameters<typeof StockClient>[2] = {},
 ): StockClient {
   const client = new StockClient(harness.wsUrl('/relay'), roomId, options)
-  cleanup.push(() => client.destroy())
+  scope.defer(() => client.destroy())
   return client
 }
 
 async function raw(url: string, headers: Record<string, string> = {}): Promise<RawRelayClient> {
   const client = await RawRelayClient.connect(url, { headers })
-  cleanup.push(() => client.close())
+  scope.defer(() => client.close())
   return client
 }
 

@@ -3,12 +3,13 @@
 // once it is started again on the same port and data directory the clients reconnect by
 // themselves and finish syncing what was lost in flight.
 
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { createLogger } from '../../signaling/log'
 import { openRoomStore } from '../../signaling/store/open-room-store'
 import { ServerProcess } from '../support/server-process'
 import { StockClient, newRoom, type RoomCredentials } from '../support/relay-client'
+import { relayTestScope } from '../support/relay-test-scope'
 import { makeTempDir } from '../support/server-harness'
 
 const WAIT = { timeout: 30_000, interval: 20 }
@@ -25,10 +26,7 @@ interface Writer {
   timer?: NodeJS.Timeout
 }
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step()
-})
+const scope = relayTestScope()
 
 function record(writer: Writer): void {
   writer.client.doc.getArray<string>('messages').push([`${writer.name}:${writer.written++}`])
@@ -53,9 +51,9 @@ async function storedRecords(dataDir: string, rooms: RoomCredentials[]): Promise
 describe('relay crash', () => {
   it('keeps every acknowledged update through a SIGKILL; clients reconnect by themselves', async () => {
     const data = await makeTempDir('parley-relay-crash-')
-    cleanup.push(() => data.remove())
+    scope.defer(() => data.remove())
     const first = await ServerProcess.start({ dataDir: data.dir })
-    cleanup.push(() => first.kill())
+    scope.defer(() => first.kill())
     const shared = newRoom()
     const own = newRoom()
     const writers: Writer[] = [
@@ -64,13 +62,13 @@ describe('relay crash', () => {
       { name: 'carol', room: own },
     ].map(({ name, room }) => {
       const client = new StockClient(first.wsUrl('/relay'), room.roomId, { token: room.token })
-      cleanup.push(() => client.destroy())
+      scope.defer(() => client.destroy())
       return { name, room, client, written: 0 }
     })
     await vi.waitFor(() => expect(writers.every((w) => w.client.synced)).toBe(true), WAIT)
     for (const writer of writers) {
       writer.timer = setInterval(() => record(writer), WRITE_EVERY_MS)
-      cleanup.push(() => clearInterval(writer.timer))
+      scope.defer(() => clearInterval(writer.timer))
     }
     // Mid-sync: every writer has had a good part of its writes acknowledged...
     await vi.waitFor(
@@ -95,7 +93,7 @@ describe('relay crash', () => {
     // Back on the same port: the writers reconnect without being told to, and everything
     // written, lost in flight or written while the relay was down, reaches it.
     const second = await ServerProcess.start({ dataDir: data.dir, port: first.port })
-    cleanup.push(() => second.kill())
+    scope.defer(() => second.kill())
     await vi.waitFor(
       () => expect(writers.every((w) => w.client.opens === 2 && w.client.synced)).toBe(true),
       WAIT,
@@ -107,7 +105,7 @@ describe('relay crash', () => {
     )
     for (const room of [shared, own]) {
       const reader = new StockClient(second.wsUrl('/relay'), room.roomId, { token: room.token })
-      cleanup.push(() => reader.destroy())
+      scope.defer(() => reader.destroy())
       await vi.waitFor(() => expect(reader.synced).toBe(true), WAIT)
       const texts = new Set(reader.doc.getArray<string>('messages').toArray())
       for (const writer of writers.filter((w) => w.room === room)) {

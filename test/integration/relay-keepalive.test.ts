@@ -5,22 +5,18 @@
 // silence and its watchdog fires. A control client, the same on a relay whose keepalive never
 // fires, shows that it does.
 
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { startTestServer, type TestServer } from '../support/server-harness'
+import { describe, expect, it, vi } from 'vitest'
+import type { TestServer } from '../support/server-harness'
 import { StockClient, newRoom } from '../support/relay-client'
+import { relayTestScope } from '../support/relay-test-scope'
 
 const WAIT = { timeout: 15_000, interval: 20 }
 const KEEPALIVE_MS = 200
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step()
-})
+const scope = relayTestScope()
 
 async function server(keepaliveIntervalMs: number): Promise<TestServer> {
-  const harness = await startTestServer({ relayLimits: { keepaliveIntervalMs } })
-  cleanup.push(() => harness.close())
-  return harness
+  return scope.server({ relayLimits: { keepaliveIntervalMs } })
 }
 
 /** A lone, idle stock client: no presence of its own, so nothing but the relay talks to it. */
@@ -28,7 +24,7 @@ async function loneClient(harness: TestServer): Promise<StockClient> {
   const room = newRoom()
   const client = new StockClient(harness.wsUrl('/relay'), room.roomId, { token: room.token })
   client.provider.awareness.setLocalState(null)
-  cleanup.push(() => client.destroy())
+  scope.defer(() => client.destroy())
   await vi.waitFor(() => expect(client.synced).toBe(true), WAIT)
   return client
 }

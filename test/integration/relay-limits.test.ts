@@ -3,66 +3,44 @@
 // Each is refused with a named close code and one log line naming the limit; the stored room
 // stays as it was, and other rooms do not notice.
 
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { CloseCode } from '../../signaling/close-codes'
-import { startTestServer, type TestServer } from '../support/server-harness'
+import type { TestServer } from '../support/server-harness'
 import {
   QUERY_AWARENESS_FRAME,
   RawRelayClient,
-  StockClient,
   awarenessFrame,
   newRoom,
   relayUrl,
   syncStep1Frame,
   syncUpdateFrame,
+  textsOf,
+  untilSaved,
+  writeText,
   type RoomCredentials,
 } from '../support/relay-client'
+import { relayTestScope } from '../support/relay-test-scope'
 
 const WAIT = { timeout: 10_000, interval: 20 }
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step()
-})
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const harness = await startTestServer(options)
-  cleanup.push(() => harness.close())
-  return harness
-}
-
-function stock(harness: TestServer, room: RoomCredentials): StockClient {
-  const client = new StockClient(harness.wsUrl('/relay'), room.roomId, { token: room.token })
-  cleanup.push(() => client.destroy())
-  return client
-}
+const scope = relayTestScope()
+const server = scope.server
+const stock = scope.client
 
 async function raw(harness: TestServer, room: RoomCredentials): Promise<RawRelayClient> {
   const client = await RawRelayClient.connect(
     relayUrl(harness.wsUrl('/relay'), room.roomId, { token: room.token }),
   )
-  cleanup.push(() => client.close())
+  scope.defer(() => client.close())
   return client
-}
-
-function write(client: StockClient, text: string): void {
-  client.doc.getArray<string>('messages').push([text])
-}
-
-function texts(client: StockClient): string[] {
-  return client.doc.getArray<string>('messages').toArray()
-}
-
-async function saved(client: StockClient): Promise<void> {
-  await vi.waitFor(() => expect(client.storedClock()).toBe(client.clock), WAIT)
 }
 
 /** What a room holds, as someone opening it now sees it. */
 async function contents(harness: TestServer, room: RoomCredentials): Promise<string[]> {
   const reader = stock(harness, room)
   await vi.waitFor(() => expect(reader.synced).toBe(true), WAIT)
-  const result = texts(reader)
+  const result = textsOf(reader)
   reader.destroy()
   return result
 }
@@ -80,8 +58,8 @@ async function bystanders(harness: TestServer) {
   let round = 0
   return {
     async stillSync(): Promise<void> {
-      write(a, `bystander ${++round}`)
-      await vi.waitFor(() => expect(texts(b)).toContain(`bystander ${round}`), WAIT)
+      writeText(a, `bystander ${++round}`)
+      await vi.waitFor(() => expect(textsOf(b)).toContain(`bystander ${round}`), WAIT)
       expect(a.closes).toEqual([])
       expect(b.closes).toEqual([])
     },
@@ -109,7 +87,7 @@ describe('room size', () => {
     const record = 'x'.repeat(1000)
     let written = 0
     while (writer.terminal === null) {
-      write(writer, `${written} ${record}`)
+      writeText(writer, `${written} ${record}`)
       written++
       await vi.waitFor(
         () => expect(writer.terminal !== null || writer.storedClock() === writer.clock).toBe(true),
@@ -136,8 +114,8 @@ describe('malformed Yjs updates', () => {
     room = newRoom()
     const writer = stock(harness, room)
     await vi.waitFor(() => expect(writer.synced).toBe(true), WAIT)
-    write(writer, 'stored before the attack')
-    await saved(writer)
+    writeText(writer, 'stored before the attack')
+    await untilSaved(writer)
     writer.destroy()
     neighbours = await bystanders(harness)
   })
@@ -208,8 +186,8 @@ describe('malformed Yjs updates', () => {
     expect(member.terminal).toBeNull()
     expect(harness.logs.filter((line) => line.event === 'relay.room_reset')).toHaveLength(1)
     expect(await contents(harness, room)).toEqual(['stored before the attack'])
-    write(member, 'after the reset')
-    await saved(member)
+    writeText(member, 'after the reset')
+    await untilSaved(member)
     expect(await contents(harness, room)).toEqual(['stored before the attack', 'after the reset'])
     await neighbours.stillSync()
   })

@@ -2,23 +2,16 @@
 // logs that carry no room content (the relay forwards and stores what clients wrote, opaque to
 // it: in Parley that is ciphertext, and the relay never decodes it either way).
 
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { startTestServer, type TestServer } from '../support/server-harness'
+import { describe, expect, it, vi } from 'vitest'
+import type { TestServer } from '../support/server-harness'
 import { RawRelayClient, StockClient, newRoom, relayUrl } from '../support/relay-client'
+import { relayTestScope } from '../support/relay-test-scope'
 import { TestSignalClient } from '../support/server-signal-client'
 
 const WAIT = { timeout: 10_000, interval: 20 }
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step()
-})
-
-async function server(): Promise<TestServer> {
-  const harness = await startTestServer()
-  cleanup.push(() => harness.close())
-  return harness
-}
+const scope = relayTestScope()
+const server = () => scope.server()
 
 async function metrics(harness: TestServer): Promise<string> {
   const response = await fetch(`${harness.server.url}/metrics`)
@@ -39,9 +32,9 @@ describe('operating the relay', () => {
     const harness = await server()
     const room = newRoom()
     const client = new StockClient(harness.wsUrl('/relay'), room.roomId, { token: room.token })
-    cleanup.push(() => client.destroy())
+    scope.defer(() => client.destroy())
     const signal = await TestSignalClient.connect(harness.wsUrl('/signal'))
-    cleanup.push(() => signal.close().then(() => undefined))
+    scope.defer(() => signal.close().then(() => undefined))
     await signal.sync()
     await vi.waitFor(() => expect(client.synced).toBe(true), WAIT)
     client.doc.getArray<string>('messages').push(['counted, never read'])
@@ -75,8 +68,8 @@ describe('operating the relay', () => {
     const marker = 'MARKER-written-inside-a-message-7f3a'
     const alice = new StockClient(harness.wsUrl('/relay'), room.roomId, { token: room.token })
     const bob = new StockClient(harness.wsUrl('/relay'), room.roomId, { token: room.token })
-    cleanup.push(() => alice.destroy())
-    cleanup.push(() => bob.destroy())
+    scope.defer(() => alice.destroy())
+    scope.defer(() => bob.destroy())
     alice.provider.awareness.setLocalStateField('presence', `${marker}-presence`)
     alice.doc.getArray<Uint8Array>('messages').push([new TextEncoder().encode(marker)])
     alice.doc.getMap<string>('names').set('alice', marker)

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import WebSocket from 'ws'
+import { expect, vi } from 'vitest'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { roomIdForToken } from '../../signaling/relay/room-access'
@@ -215,4 +216,29 @@ export function upgradeStatus(
     })
     ws.once('error', (error) => reject(error))
   })
+}
+
+/** Waits for the relay tests' events: generous, since CI machines are loaded. */
+const RELAY_WAIT = { timeout: 15_000, interval: 20 }
+
+/** A chat record as Parley writes it: an opaque binary envelope the relay cannot read. */
+export function writeText(stock: StockClient, text: string): void {
+  stock.doc.getArray<Uint8Array>('messages').push([new TextEncoder().encode(text)])
+}
+
+/** The records written by writeText, in document order. */
+export function textsOf(stock: StockClient): string[] {
+  return stock.doc
+    .getArray<Uint8Array>('messages')
+    .toArray()
+    .map((bytes) => new TextDecoder().decode(bytes))
+}
+
+export async function untilSynced(stock: StockClient): Promise<void> {
+  await vi.waitFor(() => expect(stock.synced).toBe(true), RELAY_WAIT)
+}
+
+/** Until the relay has acknowledged (stored) everything this client wrote. */
+export async function untilSaved(stock: StockClient): Promise<void> {
+  await vi.waitFor(() => expect(stock.storedClock()).toBe(stock.clock), RELAY_WAIT)
 }
