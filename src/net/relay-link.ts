@@ -9,6 +9,7 @@ import { Awareness } from 'y-protocols/awareness'
 import * as decoding from 'lib0/decoding'
 import type * as encoding from 'lib0/encoding'
 import { Listeners } from '../session/events'
+import { adoptDocClientId } from './awareness-client-id'
 
 export interface RelayLinkOptions {
   /** `ws(s)://host/relay`; the provider appends `/<roomId>`. */
@@ -83,7 +84,9 @@ export class RelayLink {
 
   /** Connects (and keeps reconnecting) once the document holds what this browser stored. */
   start(): void {
-    if (!this.destroyed) this.provider.connect()
+    if (this.destroyed) return
+    adoptDocClientId(this.awareness)
+    this.provider.connect()
   }
 
   /** An open socket to the relay that has exchanged state with it. */

@@ -6,6 +6,7 @@ import type * as Y from 'yjs'
 import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
 import { Listeners } from '../session/events'
+import { adoptDocClientId } from './awareness-client-id'
 
 export interface WebrtcLinkOptions {
   /** y-webrtc room name: the room id, never the secret. */
@@ -54,6 +55,7 @@ export class WebrtcLink {
    * room still loading from IndexedDB whole). */
   start(): void {
     if (this.provider || this.destroyed) return
+    adoptDocClientId(this.awareness)
     const { roomName, password, signalingUrls, iceServers } = this.options
     this.provider = new WebrtcProvider(roomName, this.doc, {
       signaling: [...signalingUrls],

@@ -374,6 +374,8 @@ export class RoomSession {
     }
     this.webrtc.start()
     this.relay?.start()
+    // Our presence again, sealed to the client id the links now use.
+    void this.publishPresence()
     await this.ensureMembership()
     this.saveRecent()
   }

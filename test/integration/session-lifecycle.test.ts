@@ -3,12 +3,13 @@
 // network; corrupt local data loses only the corrupt part; leaving deletes the room; opening
 // and destroying many times leaves nothing behind.
 import 'fake-indexeddb/auto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { newRoomSecret, generateSigningIdentity, type SigningIdentity } from '../../src/crypto'
 import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
 import { loadOrCreateIdentity } from '../../src/session/identity-store'
 import { RECENT_MESSAGES } from '../../src/session/recent-records'
+import { memoryLocks } from '../support/memory-locks'
 import { startTestServer, type TestServer } from '../support/server-harness'
 
 // Node 20 has no global WebSocket; y-webrtc's signaling client needs one.
@@ -105,6 +106,31 @@ describe('RoomSession', () => {
     expect(entries.slice(-RECENT_MESSAGES - 1, -1)).toEqual(shown)
     expect(entries[RECENT_MESSAGES]).toBe(shown[RECENT_MESSAGES - 10])
     await again.destroy()
+  })
+
+  it("reuses this browser's client id, and its links then speak for that id", async () => {
+    // Node 20 has no navigator: give it Web Locks, so the id can be leased (client-id-lease.ts).
+    const scope = globalThis as { navigator?: unknown }
+    scope.navigator = { locks: memoryLocks(), onLine: true }
+    try {
+      const secret = newRoomSecret()
+      const first = await RoomSession.open(secret, identity, config)
+      await first.send('first session')
+      const id = first.doc.clientID
+      await first.destroy()
+
+      const again = await RoomSession.open(secret, identity, config)
+      await again.loaded
+      expect(again.doc.clientID).toBe(id)
+      expect(again.webrtc.awareness.clientID).toBe(id)
+      // Presence is sealed to the client id: published again under the reused one.
+      await vi.waitFor(() => expect(again.webrtc.awareness.getLocalState()).toHaveProperty('e'))
+      await again.send('second session')
+      expect(await textsOf(again)).toEqual(['first session', 'second session'])
+      await again.destroy()
+    } finally {
+      delete scope.navigator
+    }
   })
 
   it('opens as usual when the kept newest messages are corrupt', async () => {
