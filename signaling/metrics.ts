@@ -11,6 +11,7 @@ import type { LogFields, Logger } from './log'
 import type { RelayMetrics } from './relay/relay-room'
 
 export type Endpoint = 'signal' | 'relay'
+const ENDPOINTS: readonly Endpoint[] = ['signal', 'relay']
 
 export interface ServerMetricsSources {
   connections(endpoint: Endpoint): number
@@ -24,10 +25,20 @@ const REJECTION_EVENTS: Record<string, Endpoint | 'http'> = {
   'http.upgrade_rejected': 'http',
 }
 
+/** Messages through one endpoint so far. */
+interface MessageTally {
+  received: number
+  sent: number
+}
+
 export class ServerMetrics {
   readonly registry = new Registry()
-  private readonly messagesIn: Counter<'endpoint'>
-  private readonly messagesOut: Counter<'endpoint'>
+  // Counted in plain numbers and handed to prom-client only when scraped: an `inc` with labels
+  // hashes them on every call, which was ~2% of the relay's CPU under fan-out load.
+  private readonly tallies: Record<Endpoint, MessageTally> = {
+    signal: { received: 0, sent: 0 },
+    relay: { received: 0, sent: 0 },
+  }
   private readonly rejected: Counter<'endpoint' | 'limit'>
   private readonly storeAppend: Histogram
 
@@ -51,17 +62,26 @@ export class ServerMetrics {
         this.set(sources.roomsLoaded())
       },
     })
-    this.messagesIn = new Counter({
+    const tallies = this.tallies
+    new Counter({
       name: 'parley_messages_received_total',
       help: 'WebSocket messages received, by endpoint.',
       labelNames: ['endpoint'],
       registers,
+      collect() {
+        this.reset()
+        for (const endpoint of ENDPOINTS) this.inc({ endpoint }, tallies[endpoint].received)
+      },
     })
-    this.messagesOut = new Counter({
+    new Counter({
       name: 'parley_messages_sent_total',
       help: 'WebSocket messages sent, by endpoint.',
       labelNames: ['endpoint'],
       registers,
+      collect() {
+        this.reset()
+        for (const endpoint of ENDPOINTS) this.inc({ endpoint }, tallies[endpoint].sent)
+      },
     })
     this.rejected = new Counter({
       name: 'parley_rejected_total',
@@ -81,8 +101,8 @@ export class ServerMetrics {
 
   /** Counters for one endpoint's traffic. */
   traffic(endpoint: Endpoint): { received: () => void; sent: () => void } {
-    const labels = { endpoint }
-    return { received: () => this.messagesIn.inc(labels), sent: () => this.messagesOut.inc(labels) }
+    const tally = this.tallies[endpoint]
+    return { received: () => void tally.received++, sent: () => void tally.sent++ }
   }
 
   /** What the relay rooms report. */

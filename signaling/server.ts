@@ -10,8 +10,8 @@ import type { ServerConfig } from './config'
 import { IpConnectionLimit } from './ip-connection-limit'
 import { createLogger, type Logger } from './log'
 import { ServerMetrics } from './metrics'
-import { RedisAwarenessBus } from './redis-awareness-bus'
-import { RedisSignalBus } from './redis-signal-bus'
+import type { RedisAwarenessBus } from './redis-awareness-bus'
+import type { RedisSignalBus } from './redis-signal-bus'
 import { setSecurityHeaders } from './security-headers'
 import { RelayEndpoint } from './relay/relay-endpoint'
 import { SignalEndpoint } from './signal-endpoint'
@@ -69,9 +69,13 @@ export async function startParleyServer(
   let awarenessBus: RedisAwarenessBus | undefined
   try {
     if (config.redisUrl) {
+      // Loaded only when asked for, as the Redis store is: the Redis client alone is ~7 MB of
+      // heap, which a server without Redis would carry (and mark at every full GC) for nothing.
+      const { RedisSignalBus } = await import('./redis-signal-bus')
       bus = await RedisSignalBus.open({ url: config.redisUrl, logger })
       // Relay presence crosses instances like signaling does: pub/sub, nothing stored.
       if (config.relay) {
+        const { RedisAwarenessBus } = await import('./redis-awareness-bus')
         awarenessBus = await RedisAwarenessBus.open({ url: config.redisUrl, logger })
       }
     }

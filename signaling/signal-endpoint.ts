@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { CloseCode } from './close-codes'
+import { FrameWriter } from './frame-writer'
 import type { SignalingLimits } from './limits'
 import type { Logger } from './log'
 import type { SignalBus } from './signal-bus'
@@ -32,6 +33,8 @@ export class SignalEndpoint {
   private readonly logger: Logger
   private readonly maxPayloadBytes: number
   private readonly sockets = new Map<WebSocket, OpenSocket>()
+  /** The hub hands over UTF-8 bytes; stock clients expect them in text frames. */
+  private readonly frames = new FrameWriter('text')
   private readonly heartbeatIntervalMs: number
   private readonly heartbeat: NodeJS.Timeout
 
@@ -55,14 +58,14 @@ export class SignalEndpoint {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, remote: string): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, remote))
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, socket, remote))
   }
 
-  private attach(ws: WebSocket, remote: string): void {
+  private attach(ws: WebSocket, socket: Duplex, remote: string): void {
     const connection = this.hub.connect(
       {
-        send: (text) => {
-          ws.send(text)
+        send: (message) => {
+          this.frames.send(ws, socket, message)
           this.traffic?.sent()
         },
         close: (code, reason) => ws.close(code, reason),

@@ -14,7 +14,8 @@ import { TokenBucket } from './token-bucket'
 
 /** What the hub needs from a connection; the WebSocket glue implements it. */
 export interface SignalPeer {
-  send(text: string): void
+  /** Sends one text message; `text` is its UTF-8 bytes, encoded once for every receiver. */
+  send(text: Uint8Array): void
   close(code: CloseCode, reason: string): void
   /** Bytes queued for this peer and not yet written to the network. */
   readonly bufferedAmount: number
@@ -49,7 +50,7 @@ interface Subscriber {
   open: boolean
 }
 
-const PONG = JSON.stringify({ type: 'pong' })
+const PONG = utf8(JSON.stringify({ type: 'pong' }))
 
 export class SignalHub {
   private readonly topics = new Map<string, Set<Subscriber>>()
@@ -146,7 +147,7 @@ export class SignalHub {
         for (const topic of message.topics) this.leave(subscriber, topic)
         return
       case 'publish':
-        this.publish(subscriber, message.topic, message.message)
+        this.publish(message.topic, message.text)
         return
       case 'ping':
         this.deliver(subscriber, PONG)
@@ -182,38 +183,28 @@ export class SignalHub {
     }
   }
 
-  private publish(sender: Subscriber, topic: string, message: Record<string, unknown>): void {
+  private publish(topic: string, sent: string): void {
     const receivers = this.topics.get(topic)
     // With a bus, subscribers on other instances may exist even when none are here.
     if (!receivers && !this.bus) return
-    let text: string
-    try {
-      // Serialized once for every receiver. Stock semantics: the message as sent, plus the
-      // topic's subscriber count (on this instance).
-      text = JSON.stringify({ ...message, clients: receivers?.size ?? 0 })
-    } catch {
-      // Only nesting deep enough to exhaust the stack gets here.
-      this.reject(sender, {
-        code: CloseCode.MALFORMED_MESSAGE,
-        limit: 'nesting',
-        value: 'too deep to serialize',
-        reason: 'message nested too deeply',
-      })
-      return
-    }
-    // A copy: delivering may close a slow receiver, which removes it from the live set.
-    for (const receiver of [...(receivers ?? [])]) this.deliver(receiver, text)
+    // Stock semantics: the message as sent, plus the topic's subscriber count (on this instance).
+    const text = withClientCount(sent, receivers?.size ?? 0)
+    if (receivers) this.deliverAll(receivers, utf8(text))
     this.bus?.publish(topic, text)
   }
 
   /** A message another instance published: to this instance's subscribers, as it was sent. */
   private deliverRemote(topic: string, text: string): void {
     const receivers = this.topics.get(topic)
-    if (!receivers) return
-    for (const receiver of [...receivers]) this.deliver(receiver, text)
+    if (receivers) this.deliverAll(receivers, utf8(text))
   }
 
-  private deliver(receiver: Subscriber, text: string): void {
+  private deliverAll(receivers: Set<Subscriber>, message: Uint8Array): void {
+    // A copy: delivering may close a slow receiver, which removes it from the live set.
+    for (const receiver of [...receivers]) this.deliver(receiver, message)
+  }
+
+  private deliver(receiver: Subscriber, message: Uint8Array): void {
     if (!receiver.open) return
     if (receiver.peer.bufferedAmount > this.limits.maxBufferedBytes) {
       this.reject(receiver, {
@@ -225,7 +216,7 @@ export class SignalHub {
       })
       return
     }
-    receiver.peer.send(text)
+    receiver.peer.send(message)
   }
 
   private reject(subscriber: Subscriber, violation: Violation): void {
@@ -261,6 +252,22 @@ export class SignalHub {
       this.bus?.unsubscribe(topic)
     }
   }
+}
+
+/**
+ * `text` (a JSON object, as parsed) with `"clients": n` added. Appended to the text rather than
+ * re-serialized from the parse: JSON.parse lets a later duplicate key win, so receivers read
+ * exactly `{...message, clients}`, and the server spends no JSON.stringify per publish.
+ */
+function withClientCount(text: string, clients: number): string {
+  // The object's closing brace: only whitespace may follow it.
+  const end = text.lastIndexOf('}')
+  return `${text.slice(0, end)},"clients":${clients}}`
+}
+
+/** Encoded once per message, not once per receiver as sending the string would be. */
+function utf8(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8')
 }
 
 function exhaustive(value: never): never {

@@ -19,7 +19,8 @@ import type { SignalingLimits } from './limits'
 export type SignalMessage =
   | { type: 'subscribe'; topics: string[] }
   | { type: 'unsubscribe'; topics: string[] }
-  | { type: 'publish'; topic: string; message: Record<string, unknown> }
+  /** `text`: the frame as received, a JSON object with at least `type` and `topic`. */
+  | { type: 'publish'; topic: string; text: string }
   | { type: 'ping' }
   | { type: 'unknown'; name: string }
 
@@ -63,7 +64,7 @@ export function parseSignalMessage(text: string, limits: TopicLimits): ParseResu
       const topic = checkTopic(fields.topic, 'topic', limits)
       return topic
         ? { ok: false, violation: topic }
-        : ok({ type, topic: fields.topic as string, message: fields })
+        : ok({ type, topic: fields.topic as string, text })
     }
     case 'ping':
       return ok({ type })

@@ -13,6 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
+import { FrameWriter } from '../frame-writer'
 import type { RoomStore } from '../store/room-store'
 import { closeWithin, sweepDeadSockets, type Liveness } from '../socket-lifecycle'
 import type { AwarenessBus } from './awareness-bus'
@@ -45,6 +46,7 @@ export class RelayEndpoint {
   private readonly options: RelayEndpointOptions
   private readonly logger: Logger
   private readonly sockets = new Map<WebSocket, OpenSocket>()
+  private readonly frames = new FrameWriter('binary')
   /** Sockets accepted only to be closed with a refusal code. */
   private readonly refused = new Set<WebSocket>()
   private readonly heartbeat: NodeJS.Timeout
@@ -135,14 +137,14 @@ export class RelayEndpoint {
     })
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       attached = true
-      this.attach(ws, room, remote)
+      this.attach(ws, socket, room, remote)
     })
   }
 
-  private attach(ws: WebSocket, room: RelayRoom, remote: string): void {
+  private attach(ws: WebSocket, socket: Duplex, room: RelayRoom, remote: string): void {
     const connection = room.connect(
       {
-        send: (message) => ws.send(message),
+        send: (message) => this.frames.send(ws, socket, message),
         close: (code, reason) => ws.close(code, reason),
         get bufferedAmount() {
           return ws.bufferedAmount

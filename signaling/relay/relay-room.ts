@@ -2,12 +2,14 @@
 // forwarded and stored, and what is acknowledged. Socket-free: the endpoint hands each
 // connection in as a RelayPeer and feeds it the frames it receives.
 //
-// Per event-loop turn the room collects every update applied to its doc, then (setImmediate)
-// merges them once, sends the result to every connection except the ones they came from, and
-// appends the local ones to the store in one call. Only after that append resolves does each
-// writer get a sync step 1 with the relay's state vector: "saved to relay" (DESIGN §1). Every
-// state vector the relay sends is one of durably stored state, so a client may trust any of
-// them. Appends run one at a time, in order; compaction runs beside them, never in their way.
+// Per event-loop turn the room collects the updates its clients send, checked but not yet
+// applied; at the end of the turn (setImmediate) it applies them all in one transaction, whose
+// single update event is what it forwards to the connections and appends to the store — one
+// decode each and one encode for the lot, where merging updates cost several times more. Only
+// after that append resolves does each writer get a sync step 1 with the relay's state vector:
+// "saved to relay" (DESIGN §1). Every state vector the relay sends is one of durably stored
+// state, so a client may trust any of them. Appends run one at a time, in order; compaction runs
+// beside them, never in their way.
 //
 // Presence is batched per turn the same way. With an awareness bus (Redis mode) the changes this
 // room's own connections made go to the other instances that have the room loaded, and theirs
@@ -102,21 +104,34 @@ const REMOTE = Symbol('remote')
 const LEFT = Symbol('left')
 /** Origin of updates read from the store on load: neither forwarded nor re-appended. */
 const LOAD = Symbol('load')
-
-type UpdateOrigin = Member | typeof REMOTE
+/** Origin of the transaction that applies a turn's client updates. */
+const CLIENTS = Symbol('clients')
 
 /** Everything that happened in the room during one event-loop turn. */
 interface Turn {
-  updates: { update: Uint8Array; origin: UpdateOrigin }[]
-  /** Connections whose updates changed the doc: acknowledged after the append. */
+  /** Client updates that passed every check, in arrival order; applied when the turn ends. */
+  received: { update: Uint8Array; member: Member }[]
+  /** Structs and delete ranges in `received`, counted against the room's limit meanwhile. */
+  receivedEntries: number
+  /** Updates other instances stored, applied as they came: forwarded, never appended. */
+  remote: Uint8Array[]
+  /** Connections that sent live updates: acknowledged after the append. */
   writers: Set<Member>
-  /** Connections that sent an update that changed nothing: acknowledged if durable state moved. */
+  /** Connections that answered the relay's opening step 1: acknowledged if durable state moved. */
   askers: Set<Member>
   awarenessClients: Set<number>
   /** Who changed awareness this turn (null: the relay itself, e.g. a state timing out). */
   awarenessOrigins: Set<Member | null>
   /** Of `awarenessClients`, those this instance's connections changed: published on the bus. */
   publishClients: Set<number>
+}
+
+/** Flushed turns waiting for the next append. */
+interface UnsavedTurns {
+  /** One per turn that changed the doc, in order. */
+  updates: Uint8Array[]
+  writers: Set<Member>
+  askers: Set<Member>
 }
 
 type RoomState = 'open' | 'broken' | 'closed'
@@ -141,10 +156,18 @@ export class RelayRoom {
   private holds = 0
   private turn: Turn = newTurn()
   private flushScheduled = false
-  /** The append chain: one batch at a time, in order. */
-  private persisting: Promise<void> = Promise.resolve()
-  /** Batches sealed and not yet settled. */
-  private unsaved = 0
+  /** The update event of the transaction applying a turn's client updates, caught for `flush`. */
+  private clientsUpdate: Uint8Array | null = null
+  /** Turns flushed since the last append started: the next append stores them together. */
+  private unsaved: UnsavedTurns | null = null
+  /** The appends running one after the other until nothing is unsaved; null when idle. */
+  private saving: Promise<void> | null = null
+  /**
+   * The doc's state vector after its latest change: the `afterState` Yjs computes for every
+   * transaction anyway. Yjs makes a fresh Map per transaction and never changes it afterwards,
+   * so holding one is a snapshot, and comparing references tells whether the doc changed since.
+   */
+  private docState: Map<number, number>
   private compacting: Promise<void> | null = null
   /** Bytes in the store (an estimate in shared stores), and of them the snapshot. */
   private storedBytes: number
@@ -153,8 +176,10 @@ export class RelayRoom {
   private queuedBytes = 0
   private lastCursor: LogCursor | null
   /** The relay's state vector as of what is durably stored; the only one it ever sends. */
-  private durableStateVector: Uint8Array
+  private durableState: Map<number, number>
   private durableVersion = 0
+  /** `durableState` as a sync step 1, encoded once for every connection it goes to. */
+  private durableMessage: Uint8Array | null = null
   private readonly stopFollowing: (() => void) | undefined
   private readonly awarenessChannel: AwarenessChannel | undefined
   private unloading: Promise<void> | undefined
@@ -182,7 +207,8 @@ export class RelayRoom {
     // an update, which at worst delays its first compaction a little.
     this.snapshotBytes = stored.updates[0]?.byteLength ?? 0
     this.lastCursor = stored.cursor
-    this.durableStateVector = Y.encodeStateVector(this.doc)
+    this.docState = Y.decodeStateVector(Y.encodeStateVector(this.doc))
+    this.durableState = this.docState
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     // The relay is not a participant: it has no presence of its own to publish.
     this.awareness.setLocalState(null)
@@ -249,7 +275,7 @@ export class RelayRoom {
       peer.close(CloseCode.SERVICE_RESTART, 'room reloading')
       this.end(member)
     } else {
-      this.send(member, encodeSyncStep1(this.durableStateVector))
+      this.send(member, this.durableStateMessage())
       const states = [...this.awareness.getStates().keys()]
       if (states.length > 0) {
         this.send(
@@ -297,7 +323,7 @@ export class RelayRoom {
     // Without a word to the others: the clients of a shutting-down instance reconnect to
     // another one and go on renewing, and states nobody renews time out everywhere.
     this.awarenessChannel?.leave()
-    await this.persisting
+    await this.saving
     await this.compacting
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
@@ -377,7 +403,7 @@ export class RelayRoom {
     // A live update asks to be acknowledged; so does the answer to the relay's opening step 1
     // (a client reconnecting with writes the relay lacks). Later step 2s answer the relay's own
     // acknowledgements: acknowledging those would ping-pong forever.
-    const asks = step === 'update' || !member.sentStep2
+    const opening = step === 'step2' && !member.sentStep2
     if (step === 'step2') member.sentStep2 = true
     const check = checkUpdate(update)
     if (!check.ok) {
@@ -394,27 +420,21 @@ export class RelayRoom {
       this.rejectTooLarge(member, 'maxRoomBytes', bytes, this.limits.maxRoomBytes)
       return
     }
-    const structs = countStructs(this.doc) + check.entries
+    const structs = countStructs(this.doc) + this.turn.receivedEntries + check.entries
     if (structs > this.limits.maxRoomStructs) {
       this.rejectTooLarge(member, 'maxRoomStructs', structs, this.limits.maxRoomStructs)
       return
     }
-    try {
-      Y.applyUpdate(this.doc, update, member)
-    } catch (error) {
-      // Well-formed but meaningless (e.g. a parent that is not a type): Yjs may have integrated
-      // part of it before throwing, so this doc no longer matches the store. Nothing of this
-      // turn has been stored or acknowledged: drop it all and reload the room from the store.
-      this.reject(member, {
-        code: CloseCode.MALFORMED_MESSAGE,
-        limit: 'yjsUpdate',
-        value: `does not apply: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`,
-        reason: 'malformed Yjs update',
-      })
-      this.breakRoom('an update failed to apply')
-      return
+    if (step === 'update') this.turn.writers.add(member)
+    else if (opening) this.turn.askers.add(member)
+    // No structs and no deletions (a client with nothing the relay lacks answering its step 1):
+    // nothing to apply or store, and applying it would still cost a transaction.
+    else if (check.entries === 0) return
+    if (check.entries > 0) {
+      this.turn.received.push({ update, member })
+      this.turn.receivedEntries += check.entries
+      this.queuedBytes += update.byteLength
     }
-    if (asks) this.turn.askers.add(member)
     this.scheduleFlush()
   }
 
@@ -470,17 +490,20 @@ export class RelayRoom {
     this.storedBytes += updates.reduce((sum, update) => sum + update.byteLength, 0)
   }
 
-  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+  private readonly onDocUpdate = (
+    update: Uint8Array,
+    origin: unknown,
+    _doc: Y.Doc,
+    transaction: Y.Transaction,
+  ): void => {
+    this.docState = transaction.afterState
     if (origin === LOAD || this.state !== 'open') return
-    if (!this.isMember(origin)) {
-      // REMOTE, or anything else that is not a connection: never appended again.
-      this.turn.updates.push({ update, origin: REMOTE })
-    } else {
-      const member = origin
-      this.turn.updates.push({ update, origin: member })
-      this.turn.writers.add(member)
-      this.queuedBytes += update.byteLength
+    if (origin === CLIENTS) {
+      this.clientsUpdate = update
+      return
     }
+    // REMOTE, or anything else that did not come from a connection: never appended again.
+    this.turn.remote.push(update)
     this.scheduleFlush()
   }
 
@@ -520,44 +543,73 @@ export class RelayRoom {
     setImmediate(() => this.flush())
   }
 
-  /** Ends the turn: forward what changed, then store and acknowledge it. */
+  /** Ends the turn: apply and forward what changed, then store and acknowledge it. */
   private flush(): void {
     if (!this.flushScheduled) return
     this.flushScheduled = false
     const turn = this.turn
     this.turn = newTurn()
     if (this.state !== 'open') return
-    const merged = turn.updates.length > 0 ? this.forwardUpdates(turn.updates) : null
+    // Structs waiting for missing ones may be integrated by this turn: then its update holds
+    // other clients' writes too, and even a lone writer lacks part of it.
+    const waiting = pendingBytes(this.doc) > 0
+    const update = turn.received.length > 0 ? this.applyReceived(turn.received) : null
+    if (this.isBroken()) return
+    for (const remote of turn.remote) this.forward(remote, null)
+    if (update) this.forward(update, waiting ? null : loneSender(turn.received))
     if (turn.awarenessClients.size > 0) this.forwardAwareness(turn)
-    const local: Uint8Array[] = []
-    for (const { update, origin } of turn.updates) if (origin !== REMOTE) local.push(update)
-    if (local.length > 0 || turn.askers.size > 0) {
-      // Usually every update of the turn came from our own clients: store the merge already
-      // made for forwarding instead of merging the same updates again.
-      const update =
-        local.length === 0 ? null : local.length === turn.updates.length ? merged : mergeAll(local)
-      this.persist(update, local, turn.writers, turn.askers)
-    } else if (turn.updates.length > 0) {
+    // The update replaces its parts in the queue (it holds only what was new).
+    this.queuedBytes += (update?.byteLength ?? 0) - sum(turn.received.map((r) => r.update))
+    if (update || turn.writers.size > 0 || turn.askers.size > 0) {
+      this.queueSave(update, turn.writers, turn.askers)
+    } else if (turn.remote.length > 0) {
       // Only remote updates: they were durable before they got here.
       this.refreshDurableState()
     }
   }
 
-  /** Sends the turn's updates on; returns them merged. */
-  private forwardUpdates(updates: Turn['updates']): Uint8Array {
-    const origins = new Set(updates.map(({ origin }) => origin))
-    const merged = mergeAll(updates.map(({ update }) => update))
-    const everything = encodeSyncUpdate(merged)
-    for (const member of [...this.members]) {
-      if (!origins.has(member)) {
-        this.send(member, everything)
-      } else if (origins.size > 1) {
-        // It wrote too: send it only the others' updates (never its own back).
-        const others = updates.filter(({ origin }) => origin !== member).map((u) => u.update)
-        this.send(member, encodeSyncUpdate(mergeAll(others)))
+  /**
+   * Applies the turn's client updates in one transaction and returns its update (null when
+   * nothing changed). An update Yjs cannot apply breaks the room: part of it may be in the doc.
+   */
+  private applyReceived(received: Turn['received']): Uint8Array | null {
+    this.clientsUpdate = null
+    const failed = this.doc.transact(() => {
+      for (const { update, member } of received) {
+        try {
+          Y.applyUpdate(this.doc, update)
+        } catch (error) {
+          return { member, error }
+        }
       }
+      return null
+    }, CLIENTS)
+    const update = this.clientsUpdate
+    this.clientsUpdate = null
+    if (failed) {
+      // Well-formed but meaningless (e.g. a parent that is not a type). Nothing of this turn
+      // has been stored or acknowledged: drop it all and reload the room from the store.
+      const { member, error } = failed
+      this.reject(member, {
+        code: CloseCode.MALFORMED_MESSAGE,
+        limit: 'yjsUpdate',
+        value: `does not apply: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`,
+        reason: 'malformed Yjs update',
+      })
+      this.breakRoom('an update failed to apply')
     }
-    return merged
+    return update
+  }
+
+  /**
+   * Sends an update to every connection but `skip`: a lone writer already holds what its turn
+   * brought. When several wrote, each gets the whole update, its own writes included: a Yjs doc
+   * applies what it already holds as a no-op (the stock server echoes every update to its
+   * sender), and one frame for everybody is far cheaper than one per writer without its part.
+   */
+  private forward(update: Uint8Array, skip: Member | null): void {
+    const message = encodeSyncUpdate(update)
+    for (const member of this.members) if (member !== skip) this.send(member, message)
   }
 
   private forwardAwareness(turn: Turn): void {
@@ -579,57 +631,59 @@ export class RelayRoom {
     )
   }
 
-  /** `update` is `local` merged (null when there is none). */
-  private persist(
-    update: Uint8Array | null,
-    local: Uint8Array[],
-    writers: Set<Member>,
-    askers: Set<Member>,
-  ): void {
-    // Sealed now: everything in the doc at this moment is stored once this batch and the ones
-    // before it are, and nothing sealed later is.
-    const sealed = Y.encodeStateVector(this.doc)
-    // The merged update replaces its parts in the queue.
-    this.queuedBytes += (update?.byteLength ?? 0) - sum(local)
-    this.unsaved++
-    this.persisting = this.persisting.then(() => this.save(update, sealed, writers, askers))
+  /**
+   * Queues a turn's update (if it changed anything) for the store and its writers for their
+   * acknowledgement. Appends run one at a time, in order; turns flushed while one runs are
+   * stored together by the next, so a busy room pays for one append (and one fsync) per store
+   * round trip instead of one per turn.
+   */
+  private queueSave(update: Uint8Array | null, writers: Set<Member>, askers: Set<Member>): void {
+    const unsaved = (this.unsaved ??= { updates: [], writers: new Set(), askers: new Set() })
+    if (update) unsaved.updates.push(update)
+    for (const member of writers) unsaved.writers.add(member)
+    for (const member of askers) unsaved.askers.add(member)
+    this.saving ??= this.saveAll()
   }
 
-  private async save(
-    update: Uint8Array | null,
-    sealed: Uint8Array,
-    writers: Set<Member>,
-    askers: Set<Member>,
-  ): Promise<void> {
-    try {
-      if (this.state === 'broken') return
-      if (update) {
-        const started = performance.now()
-        try {
-          this.lastCursor = await this.store.append(this.id, [update])
-        } catch (error) {
-          this.logger.error('relay.store_append_failed', {
-            room: this.logId,
-            kind: this.store.kind,
-            bytes: update.byteLength,
-            error,
-          })
-          // The doc holds what the store does not: it must not be acknowledged, and the
-          // writers must send it again. They will, to a room reloaded from the store.
-          this.breakRoom('storing an update failed')
-          return
-        }
-        this.metrics?.appendSeconds((performance.now() - started) / 1000)
-        this.storedBytes += update.byteLength
-        this.queuedBytes -= update.byteLength
+  private async saveAll(): Promise<void> {
+    while (this.unsaved && this.state !== 'broken') {
+      const turns = this.unsaved
+      this.unsaved = null
+      await this.save(turns)
+    }
+    this.saving = null
+  }
+
+  private async save({ updates, writers, askers }: UnsavedTurns): Promise<void> {
+    // Sealed now: everything in the doc at this moment is stored once this append is, and
+    // nothing flushed later is.
+    const sealed = this.docState
+    if (updates.length > 0) {
+      const bytes = sum(updates)
+      const started = performance.now()
+      try {
+        this.lastCursor = await this.store.append(this.id, updates)
+      } catch (error) {
+        this.logger.error('relay.store_append_failed', {
+          room: this.logId,
+          kind: this.store.kind,
+          bytes,
+          error,
+        })
+        // The doc holds what the store does not: it must not be acknowledged, and the
+        // writers must send it again. They will, to a room reloaded from the store.
+        this.breakRoom('storing an update failed')
+        return
       }
-    } finally {
-      this.unsaved--
+      this.metrics?.appendSeconds((performance.now() - started) / 1000)
+      this.storedBytes += bytes
+      this.queuedBytes -= bytes
     }
     // (Read again: the room may have broken while the append was in flight.)
     if (this.isBroken()) return
-    if (this.unsaved === 0 && !this.flushScheduled) this.refreshDurableState()
-    else this.setDurableState(sealed)
+    // With nothing else unsaved, whatever the doc holds now is durable (updates that arrived
+    // from other instances meanwhile were durable before they came).
+    this.setDurableState(!this.unsaved && !this.flushScheduled ? this.docState : sealed)
     for (const member of writers) if (member.open) this.acknowledge(member)
     for (const member of askers) {
       if (member.open && member.ackedVersion !== this.durableVersion) this.acknowledge(member)
@@ -639,20 +693,25 @@ export class RelayRoom {
 
   /** Everything in the doc is stored (nothing queued, nothing in flight). */
   private refreshDurableState(): void {
-    if (this.unsaved === 0 && !this.flushScheduled) {
-      this.setDurableState(Y.encodeStateVector(this.doc))
+    if (!this.saving && !this.flushScheduled) {
+      this.setDurableState(this.docState)
     }
   }
 
-  private setDurableState(stateVector: Uint8Array): void {
-    if (equalBytes(stateVector, this.durableStateVector)) return
-    this.durableStateVector = stateVector
+  private setDurableState(state: Map<number, number>): void {
+    if (sameState(state, this.durableState)) return
+    this.durableState = state
     this.durableVersion++
+    this.durableMessage = null
+  }
+
+  private durableStateMessage(): Uint8Array {
+    return (this.durableMessage ??= encodeSyncStep1(Y.encodeStateVector(this.durableState)))
   }
 
   /** "Saved to relay": the relay's durable state vector, as a sync step 1. */
   private acknowledge(member: Member): void {
-    this.send(member, encodeSyncStep1(this.durableStateVector))
+    this.send(member, this.durableStateMessage())
     member.ackedVersion = this.durableVersion
   }
 
@@ -804,7 +863,9 @@ export class RelayRoom {
 
 function newTurn(): Turn {
   return {
-    updates: [],
+    received: [],
+    receivedEntries: 0,
+    remote: [],
     writers: new Set(),
     askers: new Set(),
     awarenessClients: new Set(),
@@ -813,8 +874,10 @@ function newTurn(): Turn {
   }
 }
 
-function mergeAll(updates: Uint8Array[]): Uint8Array {
-  return updates.length === 1 ? updates[0] : Y.mergeUpdates(updates)
+/** The connection every update of the turn came from, or null when there were several. */
+function loneSender(received: Turn['received']): Member | null {
+  const first = received[0].member
+  return received.every(({ member }) => member === first) ? first : null
 }
 
 function sum(updates: Uint8Array[]): number {
@@ -833,9 +896,10 @@ function countStructs(doc: Y.Doc): number {
   return count
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+function sameState(a: Map<number, number>, b: Map<number, number>): boolean {
+  if (a === b) return true
+  if (a.size !== b.size) return false
+  for (const [client, clock] of a) if (b.get(client) !== clock) return false
   return true
 }
 

@@ -1,10 +1,10 @@
 // Issue 5 item 2: y-webrtc signaling under load, beside the stock y-webrtc signaling server
-// (node_modules/y-webrtc/bin/server.js, unchanged) and a raw ws forwarder that sends every frame
-// to everyone on its path, sender included (the stock semantics), as the floor. 1,000 peers in
-// 100 topics subscribe, ping and publish y-webrtc-sized JSON at a steady rate, stepped up to
-// saturation: server CPU per publish fanned out (from /proc), p99 delivery latency, memory.
-// Every server is its own process on loopback; the load generator is another
-// (load/signal-load.ts).
+// (node_modules/y-webrtc/bin/server.js, unchanged) and, as the floor, a raw ws forwarder that
+// sends every frame to everyone on its path, sender included (the stock semantics), and answers
+// a ping with a pong as the servers do. 1,000 peers in 100 topics subscribe, ping and publish
+// y-webrtc-sized JSON at a steady rate, stepped up to saturation: server CPU per publish fanned
+// out (from /proc), p99 delivery latency, memory. Every server is its own process on loopback;
+// the load generator is another (load/signal-load.ts).
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runPeer, type RunOutcome, type Topology } from './load/fanout-run'
@@ -114,18 +114,24 @@ report.add({
   peer: stock[ref].cpuUs,
   peerLabel: PEER_LABELS['y-webrtc-signaling'],
 })
-// Saturation: the first step the stock server did not hold with p99 under 100 ms (else the top).
-let saturation = stock.findIndex((s) => !s.held || s.p99 >= HELD_P99_MS)
-if (saturation < 0) saturation = stock.length - 1
+// Saturation: the first step the stock server did not hold with p99 under 100 ms. The goal is
+// about that step: where the stock server still keeps up, both are fast and a ratio of their
+// p99s says nothing, so a run in which it held every step reports the top step unjudged.
+const saturation = stock.findIndex((s) => !s.held || s.p99 >= HELD_P99_MS)
+const at = saturation >= 0 ? saturation : stock.length - 1
 report.add({
   id: 'p99-at-saturation',
-  name: `p99 delivery latency at the stock server's saturation, ${shape}, ${TOPOLOGY.rates[saturation]} publishes/s`,
+  name:
+    saturation >= 0
+      ? `p99 delivery latency at the stock server's saturation, ${shape}, ${TOPOLOGY.rates[at]} publishes/s`
+      : `p99 delivery latency at the top step (the stock server did not saturate), ${shape}, ${TOPOLOGY.rates[at]} publishes/s`,
   unit: 'ms',
-  parley: parley[saturation].p99,
-  peer: stock[saturation].p99,
+  parley: parley[at].p99,
+  peer: stock[at].p99,
   peerLabel: PEER_LABELS['y-webrtc-signaling'],
-  goal: { maxRatio: 0.1, text: '≤ 0.1× stock server' },
-  note: stock[saturation].held ? 'the stock server held every step: top step' : undefined,
+  goal: saturation >= 0 ? { maxRatio: 0.1, text: '≤ 0.1× stock server' } : undefined,
+  note:
+    saturation >= 0 ? undefined : 'goal not judged: the stock server held every step of this run',
 })
 const rss = (peer: PeerName) => median((runs.get(peer) ?? []).map((r) => r.rssPerConnection)) / 1024
 report.add({

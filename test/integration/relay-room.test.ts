@@ -82,30 +82,57 @@ function setup(limits: Partial<RelayLimits> = {}) {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('RelayRoom', () => {
-  it('stores one batch per turn and sends receivers one merged update, never the author its own', async () => {
+  it('stores one batch per turn and sends everyone one update, a lone writer none', async () => {
     const { store, join } = setup()
     const alice = await join()
     const bob = await join()
     const carol = await join()
-    const before = { alice: alice.peer.received.length, bob: bob.peer.received.length }
+    const updatesTo = (member: { peer: FakePeer }) => member.peer.of('update') as UpdateMessage[]
     alice.write('a1')
     alice.write('a2')
     bob.write('b1')
     await nextTurn()
     expect(store.appends).toBe(1)
-    // Carol gets everything in one message; each writer gets only the other's updates.
-    const [forCarol] = carol.peer.of('update') as UpdateMessage[]
-    expect(carol.peer.of('update')).toHaveLength(1)
+    // Two writers: everyone gets the whole turn in one message, the writers their own part too
+    // (applying it again changes nothing).
+    for (const member of [alice, bob, carol]) {
+      expect(updatesTo(member)).toHaveLength(1)
+      const view = new Y.Doc()
+      Y.applyUpdate(view, updatesTo(member)[0].update)
+      expect(view.getArray('messages').toArray().sort()).toEqual(['a1', 'a2', 'b1'])
+    }
+    // One writer: it already holds everything the turn brought.
+    alice.write('a3')
+    await nextTurn()
+    expect(store.appends).toBe(2)
+    expect(updatesTo(alice)).toHaveLength(1)
+    for (const member of [bob, carol]) {
+      expect(updatesTo(member)).toHaveLength(2)
+      const view = new Y.Doc()
+      for (const { update } of updatesTo(member)) Y.applyUpdate(view, update)
+      expect(view.getArray('messages').toArray().sort()).toEqual(['a1', 'a2', 'a3', 'b1'])
+    }
+  })
+
+  it("forwards a lone writer's turn to the writer too when it unblocks waiting writes", async () => {
+    const { join } = setup()
+    const alice = await join()
+    const bob = await join()
+    // Bob saw Alice's message elsewhere (over WebRTC) and answered after it, before the relay
+    // had it: his write waits in the relay's doc for hers.
+    const fromAlice: Uint8Array[] = []
+    alice.doc.on('update', (update: Uint8Array) => fromAlice.push(update))
+    alice.doc.getArray<string>('messages').push(['question'])
+    Y.applyUpdate(bob.doc, fromAlice[0])
+    bob.write('answer')
+    await nextTurn()
+    expect(alice.peer.of('update')).toHaveLength(0)
+    alice.connection.receive(syncUpdateFrame(fromAlice[0]))
+    await nextTurn()
+    // Her turn brought his waiting write in with it: she is sent it, her own part included.
     const view = new Y.Doc()
-    Y.applyUpdate(view, forCarol.update)
-    expect(view.getArray('messages').toArray().sort()).toEqual(['a1', 'a2', 'b1'])
-    const toAlice = alice.peer.received.slice(before.alice).filter((m) => m.kind === 'update')
-    const toBob = bob.peer.received.slice(before.bob).filter((m) => m.kind === 'update')
-    expect(toAlice).toHaveLength(1)
-    expect(toBob).toHaveLength(1)
-    const aliceView = new Y.Doc()
-    Y.applyUpdate(aliceView, (toAlice[0] as UpdateMessage).update)
-    expect(aliceView.getArray('messages').toArray()).toEqual(['b1'])
+    for (const { update } of alice.peer.of('update') as UpdateMessage[]) Y.applyUpdate(view, update)
+    expect(view.getArray('messages').toArray()).toEqual(['question', 'answer'])
   })
 
   it('acknowledges a write only once the store has it', async () => {

@@ -11,8 +11,8 @@ class FakePeer implements SignalPeer {
   sent: unknown[] = []
   closedWith: { code: number; reason: string } | undefined
   bufferedAmount = 0
-  send(text: string): void {
-    this.sent.push(JSON.parse(text))
+  send(frame: Uint8Array): void {
+    this.sent.push(JSON.parse(new TextDecoder().decode(frame)))
   }
   close(code: number, reason: string): void {
     this.closedWith = { code, reason }

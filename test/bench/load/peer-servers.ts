@@ -20,6 +20,7 @@ import {
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const here = fileURLToPath(new URL('.', import.meta.url))
 const loopbackOnly = join(here, 'loopback-only.mjs')
+const exitOnSigterm = join(here, 'exit-on-sigterm.mjs')
 
 export type PeerName =
   | 'parley'
@@ -52,7 +53,7 @@ export interface PeerServer {
   stop(): Promise<void>
 }
 
-/** Set PARLEY_BENCH_PROFILE=<dir> to run Parley's server under `node --cpu-prof` into <dir>. */
+/** Set PARLEY_BENCH_PROFILE=<dir> to run every server under `node --cpu-prof` into <dir>/<name>. */
 const profileDir = process.env.PARLEY_BENCH_PROFILE
 
 export async function startPeer(name: PeerName): Promise<PeerServer> {
@@ -64,7 +65,6 @@ export async function startPeer(name: PeerName): Promise<PeerServer> {
     case 'parley': {
       const scratch = tempDir('parley-bench-server-')
       args = [
-        ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         '--import',
         'tsx',
         join(root, 'signaling/main.ts'),
@@ -119,6 +119,17 @@ export async function startPeer(name: PeerName): Promise<PeerServer> {
       ]
       ready = /listening (\d+)/
       break
+  }
+  if (profileDir) {
+    // Parley and Hocuspocus exit cleanly on SIGTERM already.
+    const needsExit = name !== 'parley' && name !== 'hocuspocus'
+    args = [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      join(profileDir, name),
+      ...(needsExit ? ['--import', exitOnSigterm] : []),
+      ...args,
+    ]
   }
   const child = spawnNode(args, { env, cwd: root })
   const match = await waitForOutput(child, ready)

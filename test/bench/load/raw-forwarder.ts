@@ -4,11 +4,15 @@
 // immediate: each frame is sent on at once. batch: a room's frames of one event-loop turn are
 // concatenated and sent once per receiver (the receivers' own frames left out), as a relay that
 // batches per turn would. --echo also sends each frame back to its sender (the y-webrtc
-// signaling server's semantics). Prints `listening <port>`.
+// signaling server's semantics), and answers a y-webrtc ping with a pong to its sender alone, as
+// the signaling servers do: echoing it to the whole path would make the floor do ten times their
+// work per ping. Prints `listening <port>`.
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 
 const mode = process.argv[2] === 'batch' ? 'batch' : 'immediate'
 const echo = process.argv.includes('--echo')
+const PING = Buffer.from('{"type":"ping"}')
+const PONG = Buffer.from('{"type":"pong"}')
 
 interface Room {
   sockets: Set<WebSocket>
@@ -43,6 +47,10 @@ wss.on('connection', (socket, request) => {
   joined.sockets.add(socket)
   socket.on('message', (data: RawData, isBinary: boolean) => {
     const frame = data as Buffer
+    if (echo && frame.equals(PING)) {
+      socket.send(PONG, { binary: false })
+      return
+    }
     if (mode === 'immediate') {
       for (const other of joined.sockets) {
         if (echo || other !== socket) other.send(frame, { binary: isBinary })
