@@ -102,6 +102,9 @@ interface Member {
 const REMOTE = Symbol('remote')
 /** Origin of presence withdrawn because its connection left: this instance's, so published. */
 const LEFT = Symbol('left')
+/** A writer's part of a turn from which it is not sent its own writes back (forwardTurn). */
+const OWN_PART_WORTH_SKIPPING = 16 * 1024
+
 /** Origin of updates read from the store on load: neither forwarded nor re-appended. */
 const LOAD = Symbol('load')
 /** Origin of the transaction that applies a turn's client updates. */
@@ -556,7 +559,7 @@ export class RelayRoom {
     const update = turn.received.length > 0 ? this.applyReceived(turn.received) : null
     if (this.isBroken()) return
     for (const remote of turn.remote) this.forward(remote, null)
-    if (update) this.forward(update, waiting ? null : loneSender(turn.received))
+    if (update) this.forwardTurn(update, turn.received, waiting)
     if (turn.awarenessClients.size > 0) this.forwardAwareness(turn)
     // The update replaces its parts in the queue (it holds only what was new).
     this.queuedBytes += (update?.byteLength ?? 0) - sum(turn.received.map((r) => r.update))
@@ -610,6 +613,28 @@ export class RelayRoom {
   private forward(update: Uint8Array, skip: Member | null): void {
     const message = encodeSyncUpdate(update)
     for (const member of this.members) if (member !== skip) this.send(member, message)
+  }
+
+  /**
+   * Forwards a turn's update. A writer whose own part was large (a replica back from offline
+   * sending what it wrote meanwhile) gets only the others' updates instead: sending its own
+   * writes back would double the bytes of an offline merge, which matter more there than the
+   * merge's CPU. Not while updates wait for missing structs (the turn may hold those too).
+   */
+  private forwardTurn(update: Uint8Array, received: Turn['received'], waiting: boolean): void {
+    if (waiting) return this.forward(update, null)
+    const lone = loneSender(received)
+    if (lone) return this.forward(update, lone)
+    const message = encodeSyncUpdate(update)
+    for (const member of this.members) {
+      const own = received.filter((r) => r.member === member)
+      if (sum(own.map((r) => r.update)) < OWN_PART_WORTH_SKIPPING) {
+        this.send(member, message)
+        continue
+      }
+      const others = received.filter((r) => r.member !== member).map((r) => r.update)
+      this.send(member, encodeSyncUpdate(others.length === 1 ? others[0] : Y.mergeUpdates(others)))
+    }
   }
 
   private forwardAwareness(turn: Turn): void {

@@ -114,6 +114,29 @@ describe('RelayRoom', () => {
     }
   })
 
+  it('does not send replicas back from offline their own writes when they merge in one turn', async () => {
+    const { join } = setup()
+    const alice = await join()
+    const bob = await join()
+    const carol = await join()
+    const offline = 'x'.repeat(40 * 1024)
+    alice.write(`alice offline ${offline}`)
+    bob.write(`bob offline ${offline}`)
+    await nextTurn()
+    const textsSent = (member: { peer: FakePeer }) => {
+      const view = new Y.Doc()
+      for (const message of member.peer.of('update') as UpdateMessage[])
+        Y.applyUpdate(view, message.update)
+      return view
+        .getArray<string>('messages')
+        .toArray()
+        .map((text) => text.slice(0, 13))
+    }
+    expect(textsSent(alice)).toEqual(['bob offline x'])
+    expect(textsSent(bob)).toEqual(['alice offline'])
+    expect(textsSent(carol).sort()).toEqual(['alice offline', 'bob offline x'])
+  })
+
   it("forwards a lone writer's turn to the writer too when it unblocks waiting writes", async () => {
     const { join } = setup()
     const alice = await join()
