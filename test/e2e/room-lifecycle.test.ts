@@ -234,6 +234,16 @@ describe('leaving a room', () => {
             cause: error,
           })
         })
+      // A reopened room shows its kept newest messages first and connects once loaded: count
+      // sockets and listeners only after that, every cycle alike.
+      await page.evaluate(
+        () =>
+          (
+            document.querySelector('parley-app') as unknown as {
+              session?: { loaded: Promise<void> }
+            }
+          ).session?.loaded,
+      )
     }
     for (let i = 0; i < 5; i++) await cycle(i)
     const before = { ...(await leakCounts(page)), heap: await heap() }
