@@ -79,19 +79,21 @@ export class MessageContentResolver {
   private async compute(entry: TimelineEntry): Promise<ResolvedEntry> {
     if (entry.state === 'vanished')
       return { kind: 'anomaly', reason: 'This message was removed without a valid delete.' }
+    // Read once: the timeline decodes records from the document on each access.
+    const record = entry.record
     if (entry.tombstone) {
-      if (await this.tombstoneIsValid(entry)) return { kind: 'deleted' }
-      if (!entry.record)
+      if (await this.tombstoneIsValid(entry, record)) return { kind: 'deleted' }
+      if (!record)
         return {
           kind: 'anomaly',
           reason: 'This message was removed by someone other than its author.',
         }
     }
-    const record = entry.record
     if (!record) return { kind: 'anomaly', reason: 'Missing message.' }
     const authenticity = await this.checkMessage(entry.id, record)
+    const latestEdit = entry.edit
     const edit =
-      entry.edit && (await this.editIsValid(entry.id, record, entry.edit)) ? entry.edit : undefined
+      latestEdit && (await this.editIsValid(entry.id, record, latestEdit)) ? latestEdit : undefined
     const shown = edit ?? record
     try {
       const plain = await openEnvelope(
@@ -134,10 +136,13 @@ export class MessageContentResolver {
   }
 
   /** Only the message's author may delete it; the tombstone must carry the message's stamp. */
-  private async tombstoneIsValid(entry: TimelineEntry): Promise<boolean> {
+  private async tombstoneIsValid(
+    entry: TimelineEntry,
+    record: MessageRecord | undefined,
+  ): Promise<boolean> {
     const stone = entry.tombstone
     if (!stone) return false
-    const message = entry.record ?? entry.removedRecord
+    const message = record ?? entry.removedRecord
     if (message) {
       if (!bytesEqual(stone.author, message.author)) return false
       const same =
