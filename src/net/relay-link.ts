@@ -8,7 +8,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { Awareness } from 'y-protocols/awareness'
 import * as decoding from 'lib0/decoding'
 import type * as encoding from 'lib0/encoding'
-import { Listeners } from '../session/events'
+import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
 
 export interface RelayLinkOptions {

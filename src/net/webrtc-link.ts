@@ -5,7 +5,7 @@
 import type * as Y from 'yjs'
 import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
-import { Listeners } from '../session/events'
+import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
 
 export interface WebrtcLinkOptions {

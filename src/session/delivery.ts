@@ -5,7 +5,7 @@
 // wrote with, the clock written, acknowledged and stored — O(1) per message sent and a few
 // bytes of storage, which survives reloads and is shared with other tabs through storage events.
 import * as Y from 'yjs'
-import { Listeners } from './events'
+import { Listeners } from '../lib/listeners'
 import type { RemotePresence } from './presence'
 
 interface WriterClock {

@@ -5,7 +5,7 @@ import type * as Y from 'yjs'
 import { memberSigningBytes, parseMember, type RoomDocument } from '../model'
 import { parseMemberPayload } from '../model/payload'
 import { bytesEqual, keyIdOf, openEnvelope, toBase64Url, verify, type RoomKeys } from '../crypto'
-import { Listeners } from './events'
+import { Listeners } from '../lib/listeners'
 
 export interface Member {
   readonly keyId: string

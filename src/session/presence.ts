@@ -4,7 +4,7 @@
 // say whether each person is reached directly, and delivery acknowledgements (delivery.ts).
 import type { Awareness } from 'y-protocols/awareness'
 import { fromBase64Url, openEnvelope, sealEnvelope, toBase64Url, utf8 } from '../crypto'
-import { Listeners } from './events'
+import { Listeners } from '../lib/listeners'
 
 export const PRESENCE_VERSION = 1
 

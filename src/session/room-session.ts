@@ -22,7 +22,7 @@ import {
 import { LocalStore } from '../net/local-store'
 import { WebrtcLink } from '../net/webrtc-link'
 import { RelayLink, type RelayRefusal } from '../net/relay-link'
-import { Listeners } from './events'
+import { Listeners } from '../lib/listeners'
 import { MemberDirectory } from './members'
 import { MessageContentResolver } from './message-content'
 import { PresenceChannel, type RemotePresence } from './presence'

@@ -19,7 +19,7 @@ import {
   type TombstoneRecord,
 } from '../model'
 import { bytesEqual, toBase64Url } from '../crypto'
-import { Listeners } from './events'
+import { Listeners } from '../lib/listeners'
 
 export type EntryState =
   /** A message record is present. */

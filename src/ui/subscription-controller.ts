@@ -2,7 +2,7 @@
 // disconnect, requestUpdate() on change (STYLE.md). Updates are coalesced to one per frame
 // because a sync can deliver thousands of changes in a burst.
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
-import type { Unsubscribe } from '../session/events'
+import type { Unsubscribe } from '../lib/listeners'
 
 export type Subscribable = { subscribe(listener: () => void): Unsubscribe }
 

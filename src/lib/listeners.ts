@@ -1,5 +1,5 @@
-// A minimal typed listener set: the session's observable pieces expose `subscribe` so Lit
-// controllers can follow them and unsubscribe on disconnect.
+// A minimal typed listener set, below every layer that emits changes (net, session) and the UI
+// that follows them: observable pieces expose `subscribe` so Lit controllers can unsubscribe.
 
 export type Unsubscribe = () => void
 
