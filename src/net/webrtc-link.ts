@@ -20,8 +20,17 @@ export interface WebrtcLinkOptions {
 /** simple-peer instance as far as we use it (y-webrtc types it `any`). */
 interface SimplePeer {
   on(event: 'connect' | 'close', listener: () => void): void
-  off(event: 'connect' | 'close', listener: () => void): void
+  on(event: 'iceStateChange', listener: (state: RTCIceConnectionState) => void): void
 }
+
+/** ICE states in which packets are not getting through right now: the data channel still
+ * looks open (simple-peer closes it only when ICE fails, ~30 s later), but nothing sent on it
+ * arrives. Chromium reports `disconnected` within seconds of the path going away. */
+const ICE_NOT_PASSING: ReadonlySet<RTCIceConnectionState> = new Set([
+  'disconnected',
+  'failed',
+  'closed',
+])
 
 export class WebrtcLink {
   readonly awareness: Awareness
@@ -30,6 +39,8 @@ export class WebrtcLink {
   /** Fires when a data channel opens or closes, or signaling connects or drops. */
   readonly changed = new Listeners()
   private readonly watchedPeers = new WeakSet<object>()
+  /** Peers whose ICE says nothing gets through right now (see ICE_NOT_PASSING). */
+  private readonly stalledPeers = new WeakSet<object>()
   private readonly watchedSignaling = new Set<SignalingConn>()
   private readonly emitChange = (): void => this.changed.emit()
   private readonly onPeers = (): void => {
@@ -37,9 +48,10 @@ export class WebrtcLink {
     this.changed.emit()
   }
   private destroyed = false
-  /** Back online: a signaling socket that died while we were offline may still look open for
-   * up to 30 s (lib0's liveness check), so reopen it now; lib0 reconnects within ~2.5 s. */
-  private readonly onOnline = (): void => {
+  /** The browser's online/offline events are only a hint (docs/connection-state.md): a
+   * signaling socket may look open for up to 30 s after its network went (lib0's liveness
+   * check), so either way reopen it now; lib0 reconnects within ~2.5 s if it can. */
+  private readonly onNetworkHint = (): void => {
     for (const conn of this.watchedSignaling)
       (conn as unknown as { ws: WebSocket | null }).ws?.close()
   }
@@ -67,7 +79,10 @@ export class WebrtcLink {
     this.provider.on('peers', this.onPeers)
     this.provider.on('status', this.emitChange)
     this.watchSignaling()
-    if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline)
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.onNetworkHint)
+      window.addEventListener('offline', this.onNetworkHint)
+    }
     this.changed.emit()
   }
 
@@ -76,11 +91,13 @@ export class WebrtcLink {
     return this.provider?.room?.peerId
   }
 
-  /** Peers with an open data channel right now. */
+  /** Peers with an open data channel that packets are passing through right now. */
   directPeerIds(): string[] {
     const conns = this.provider?.room?.webrtcConns
     if (!conns) return []
-    return [...conns.values()].filter((conn) => conn.connected).map((conn) => conn.remotePeerId)
+    return [...conns.values()]
+      .filter((conn) => conn.connected && !this.stalledPeers.has(conn.peer as object))
+      .map((conn) => conn.remotePeerId)
   }
 
   /** Other tabs of this browser, synced over BroadcastChannel. */
@@ -101,7 +118,10 @@ export class WebrtcLink {
       this.awareness.destroy()
       return
     }
-    if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline)
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.onNetworkHint)
+      window.removeEventListener('offline', this.onNetworkHint)
+    }
     provider.off('peers', this.onPeers)
     provider.off('status', this.emitChange)
     for (const conn of this.watchedSignaling) {
@@ -137,6 +157,13 @@ export class WebrtcLink {
       // Listeners die with the simple-peer instance; y-webrtc destroys it on close.
       peer.on('connect', this.emitChange)
       peer.on('close', this.emitChange)
+      peer.on('iceStateChange', (state) => {
+        const stalled = ICE_NOT_PASSING.has(state)
+        if (stalled === this.stalledPeers.has(peer)) return
+        if (stalled) this.stalledPeers.add(peer)
+        else this.stalledPeers.delete(peer)
+        this.emitChange()
+      })
     }
   }
 }

@@ -51,6 +51,10 @@ export class PresenceChannel {
   /** Latest decryption per client wins, even if an older one finishes later. */
   private readonly generation = new Map<number, number>()
   private publishing: Promise<void> = Promise.resolve()
+  /** What was last sealed, and for which client id: an unchanged state is not sealed again.
+   * Every seal has a fresh nonce, so re-sealing the same state looks like a change to everyone
+   * else, who would answer it, for ever (docs/presence.md). */
+  private published: { clientId: number; plain: string } | undefined
   private destroyed = false
   private readonly onChange = ({
     added,
@@ -81,17 +85,26 @@ export class PresenceChannel {
     return [...this.remote.values()]
   }
 
-  /** Publishes our state, encrypted; calls are serialised so the last one wins. */
+  /** Publishes our state, encrypted, when it differs from what was last published; calls are
+   * serialised so the last one wins. Staying present needs nothing from us: awareness renews
+   * the same local state every 15 s (half its 30 s timeout), which is the heartbeat. */
   publish(state: PresenceState): Promise<void> {
     this.publishing = this.publishing.then(async () => {
       if (this.destroyed) return
+      const clientId = this.awareness.clientID
+      const plain = JSON.stringify({ v: PRESENCE_VERSION, ...state })
+      const last = this.published
+      const shown = this.awareness.getLocalState() !== null
+      if (shown && last && last.clientId === clientId && last.plain === plain) return
       const sealed = await sealEnvelope(
         this.contentKey,
         'presence',
-        String(this.awareness.clientID),
-        utf8.encode(JSON.stringify({ v: PRESENCE_VERSION, ...state })),
+        String(clientId),
+        utf8.encode(plain),
       )
-      if (!this.destroyed) this.awareness.setLocalState({ e: toBase64Url(sealed) })
+      if (this.destroyed) return
+      this.published = { clientId, plain }
+      this.awareness.setLocalState({ e: toBase64Url(sealed) })
     })
     return this.publishing
   }
@@ -124,8 +137,13 @@ export class PresenceChannel {
       state = undefined // not decryptable with our key: not someone in this room
     }
     if (this.destroyed || this.generation.get(clientId) !== generation) return
-    if (state) this.remote.set(clientId, { ...state, clientId })
-    else this.remote.delete(clientId)
+    const known = this.remote.get(clientId)
+    if (state) {
+      const next = { ...state, clientId }
+      // The same state sealed again (a peer's re-publish) changes nothing here.
+      if (known && JSON.stringify(known) === JSON.stringify(next)) return
+      this.remote.set(clientId, next)
+    } else if (!this.remote.delete(clientId)) return
     this.changed.emit()
   }
 }

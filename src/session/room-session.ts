@@ -1,8 +1,8 @@
-// One open room: its Yjs document, local store, WebRTC and relay links, presence, timeline and
-// the operations people perform. Opening loads IndexedDB before any network (DESIGN §4); a
-// room whose newest messages were kept (recent-records.ts) shows them first and loads the
-// rest after they are on screen. destroy() undoes the constructor step by step and can be
-// called any number of times.
+// One open room, composed: its Yjs document, local store, WebRTC and relay links, presence,
+// timeline, and the operations people perform. Opening loads IndexedDB before any network
+// (DESIGN §4); a room whose newest messages were kept (recent-keeper.ts) shows them first and
+// loads the rest after they are on screen. destroy() undoes the constructor step by step, goes
+// on past a step that throws, and can be called any number of times.
 import * as Y from 'yjs'
 import { HybridClock, RoomDocument, parseMessage } from '../model'
 import {
@@ -21,14 +21,15 @@ import {
 } from './authoring'
 import { LocalStore } from '../net/local-store'
 import { WebrtcLink } from '../net/webrtc-link'
-import { RelayLink, type RelayRefusal } from '../net/relay-link'
+import { RelayLink } from '../net/relay-link'
 import { Listeners } from '../lib/listeners'
 import { MemberDirectory } from './members'
 import { MessageContentResolver } from './message-content'
-import { PresenceChannel, type RemotePresence } from './presence'
-import { DeliveryTracker, seenClocks, type DeliveryState } from './delivery'
+import { DeliveryTracker, type DeliveryState } from './delivery'
 import { Timeline } from './timeline'
-import { decodeRecentRecords, encodeRecentRecords } from './recent-records'
+import { decodeRecentRecords } from './recent-records'
+import { RecentKeeper } from './recent-keeper'
+import { RoomPresence } from './room-presence'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -43,44 +44,6 @@ export interface RoomSessionConfig {
   readonly now?: () => number
 }
 
-export type Reach =
-  /** An open WebRTC data channel to this person's tab. */
-  | 'direct'
-  /** No data channel, but both of us are connected to the relay, which carries the room. */
-  | 'relay'
-  /** Another tab of this same browser. */
-  | 'this-browser'
-  /** Known from presence, but no data channel (yet). */
-  | 'connecting'
-
-export interface Person {
-  readonly keyId: string
-  readonly name: string
-  readonly isMe: boolean
-  readonly reach: Reach | 'me'
-}
-
-export interface ConnectionStatus {
-  /** The browser says it has a network. */
-  readonly online: boolean
-  /** Connected to at least one signaling server. */
-  readonly signaling: boolean
-  /** Remote peers with an open data channel. */
-  readonly directPeers: number
-  /** Other tabs of this browser in the same room. */
-  readonly sameBrowserPeers: number
-  /** People reached through the relay only. */
-  readonly relayPeers: number
-  /** The relay link: none configured, connecting, connected, or refused for good. */
-  readonly relay: 'none' | 'connecting' | 'connected' | 'refused'
-  /** Why the relay refused this room, when it did. */
-  readonly relayRefusal: RelayRefusal | null
-}
-
-/** Presence acknowledgements are coalesced: at most one re-publish per this many ms. */
-const PRESENCE_THROTTLE_MS = 150
-/** The newest messages are kept again at most this often while the room changes. */
-const RECENT_SAVE_MS = 2_000
 /** Waiting for a frame that a hidden tab never draws must not hold the room's loading up. */
 const FRAME_WAIT_MS = 50
 
@@ -104,9 +67,8 @@ export class RoomSession {
   readonly members: MemberDirectory
   readonly content: MessageContentResolver
   readonly delivery: DeliveryTracker
-  readonly presence: PresenceChannel
-  /** Presence as seen through the relay: its own awareness (DESIGN §3). */
-  readonly relayPresence: PresenceChannel | null
+  readonly presence: RoomPresence
+  readonly webrtc: WebrtcLink
   readonly relay: RelayLink | null
   readonly doc = new Y.Doc({ gc: true })
   readonly room = new RoomDocument(this.doc)
@@ -116,8 +78,7 @@ export class RoomSession {
   private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
-  private presenceTimer: ReturnType<typeof setTimeout> | undefined
-  private recentTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly recent: RecentKeeper
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
 
@@ -165,7 +126,6 @@ export class RoomSession {
       signalingUrls: config.signalingUrls,
       iceServers: config.iceServers,
     })
-    this.presence = new PresenceChannel(this.webrtc.awareness, keys.contentKey)
     this.relay = config.relayUrl
       ? new RelayLink(doc, {
           url: config.relayUrl,
@@ -174,9 +134,14 @@ export class RoomSession {
           operatorKey: config.relayKey,
         })
       : null
-    this.relayPresence = this.relay
-      ? new PresenceChannel(this.relay.awareness, keys.contentKey)
-      : null
+    this.presence = new RoomPresence(
+      doc,
+      { webrtc: this.webrtc, relay: this.relay },
+      keys.contentKey,
+      this.delivery,
+      () => ({ keyId: this.myKeyId, name: this.displayName }),
+    )
+    this.recent = new RecentKeeper(this.room, this.timeline)
 
     const emit = (): void => this.changed.emit()
     this.disposers.push(
@@ -185,35 +150,22 @@ export class RoomSession {
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
-        this.schedulePresence()
+        this.presence.schedule()
         emit()
       }),
       this.delivery.changed.subscribe(emit),
+      this.presence.changed.subscribe(emit),
     )
-    const onPresence = (): void => {
-      // Only another person's browser makes a message delivered; our own tabs share storage.
-      this.delivery.acknowledge(this.allPresences().filter((p) => p.keyId !== this.myKeyId))
-      this.schedulePresence()
-      emit()
-    }
-    this.disposers.push(this.presence.changed.subscribe(onPresence))
-    const { relay, relayPresence } = this
-    if (relay && relayPresence) {
+    const { relay } = this
+    if (relay)
       this.disposers.push(
-        relayPresence.changed.subscribe(onPresence),
         relay.changed.subscribe(() => {
           this.delivery.relayStored(relay.stored)
           emit()
         }),
       )
-    }
-    const onUpdate = (): void => {
-      if (this.allPresences().some((p) => (p.want?.length ?? 0) > 0)) this.schedulePresence()
-    }
-    doc.on('update', onUpdate)
-    this.disposers.push(() => doc.off('update', onUpdate))
-    this.disposers.push(this.timeline.changed.subscribe(() => this.scheduleRecentSave()))
     if (typeof window !== 'undefined') {
+      // Wording only: the status itself comes from the connections (ui/room-state.ts).
       window.addEventListener('online', emit)
       window.addEventListener('offline', emit)
       this.disposers.push(() => {
@@ -221,13 +173,11 @@ export class RoomSession {
         window.removeEventListener('offline', emit)
       })
     }
-    void this.publishPresence()
+    void this.presence.publish()
     this.loaded = this.load(recent)
     // Settled here too: open() or the app reports a failure; a destroyed session none.
     this.loaded.catch(() => undefined)
   }
-
-  readonly webrtc: WebrtcLink
 
   /** Where our own message has got to; undefined for others' messages. */
   deliveryOf(messageId: string): DeliveryState | undefined {
@@ -252,61 +202,11 @@ export class RoomSession {
     return this.displayName
   }
 
-  connection(): ConnectionStatus {
-    return {
-      online: typeof navigator === 'undefined' ? true : navigator.onLine,
-      signaling: this.webrtc.signalingConnected(),
-      directPeers: this.webrtc.directPeerIds().length,
-      sameBrowserPeers: this.webrtc.sameBrowserPeerIds().length,
-      relayPeers: this.relay ? this.people().filter((p) => p.reach === 'relay').length : 0,
-      relay: !this.relay
-        ? 'none'
-        : this.relay.refused()
-          ? 'refused'
-          : this.relay.connected()
-            ? 'connected'
-            : 'connecting',
-      relayRefusal: this.relay?.refused() ?? null,
-    }
-  }
-
-  /** Everyone present, merged by author key id (several tabs of one person show once). */
-  people(): Person[] {
-    const direct = new Set(this.webrtc.directPeerIds())
-    const sameBrowser = new Set(this.webrtc.sameBrowserPeerIds())
-    const viaRelay = new Set(this.relayPresence?.people().map((p) => p.webrtcPeerId) ?? [])
-    const rank: Record<Reach, number> = {
-      direct: 3,
-      relay: 2,
-      'this-browser': 1,
-      connecting: 0,
-    }
-    const byKey = new Map<string, Person>()
-    for (const p of this.allPresences()) {
-      if (p.keyId === this.myKeyId) continue
-      const id = p.webrtcPeerId
-      const reach: Reach =
-        id && direct.has(id)
-          ? 'direct'
-          : id && sameBrowser.has(id)
-            ? 'this-browser'
-            : id && viaRelay.has(id) && this.relay?.connected()
-              ? 'relay'
-              : 'connecting'
-      const known = byKey.get(p.keyId)
-      if (known && known.reach !== 'me' && rank[known.reach] >= rank[reach]) continue
-      byKey.set(p.keyId, { keyId: p.keyId, name: p.name, isMe: false, reach })
-    }
-    const me: Person = { keyId: this.myKeyId, name: this.displayName, isMe: true, reach: 'me' }
-    return [me, ...[...byKey.values()].sort((a, b) => a.name.localeCompare(b.name))]
-  }
-
-  /** Nobody else can get our writes right now: the browser is offline (a data channel can
-   * look open for seconds after the network went), or there is neither a data channel nor the
-   * relay. */
+  /** Nobody else can get our writes right now: neither a data channel that passes packets nor
+   * the relay is connected. Never `navigator.onLine`: with its offline flag set a live peer
+   * still gets what we write (docs/connection-state.md). */
   private isAlone(): boolean {
-    const online = typeof navigator === 'undefined' || navigator.onLine
-    return !online || (this.webrtc.directPeerIds().length === 0 && !this.relay?.connected())
+    return this.webrtc.directPeerIds().length === 0 && !this.relay?.connected()
   }
 
   async send(text: string): Promise<string> {
@@ -316,7 +216,7 @@ export class RoomSession {
     const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
     this.room.insertMessage(id, record)
     this.delivery.track(this.doc)
-    this.schedulePresence()
+    this.presence.schedule()
     return id
   }
 
@@ -339,7 +239,7 @@ export class RoomSession {
     this.displayName = name
     await this.loaded
     await this.ensureMembership()
-    this.schedulePresence()
+    this.presence.schedule()
     this.changed.emit()
   }
 
@@ -375,23 +275,9 @@ export class RoomSession {
     this.webrtc.start()
     this.relay?.start()
     // Our presence again, sealed to the client id the links now use.
-    void this.publishPresence()
+    void this.presence.publish()
     await this.ensureMembership()
-    this.saveRecent()
-  }
-
-  /** Keeps the newest messages for the next first paint, at most every RECENT_SAVE_MS. */
-  private scheduleRecentSave(): void {
-    if (this.recentTimer !== undefined || this.destroyed || !this.local) return
-    this.recentTimer = setTimeout(() => {
-      this.recentTimer = undefined
-      this.saveRecent()
-    }, RECENT_SAVE_MS)
-  }
-
-  private saveRecent(): void {
-    if (this.destroyed) return
-    void this.local?.saveRecent(encodeRecentRecords(this.room, this.timeline.entries()))
+    this.recent.attach(local)
   }
 
   private ownRecord(id: string) {
@@ -418,48 +304,28 @@ export class RoomSession {
     this.room.setMember(keyId, record)
   }
 
-  private schedulePresence(): void {
-    if (this.presenceTimer !== undefined || this.destroyed) return
-    this.presenceTimer = setTimeout(() => {
-      this.presenceTimer = undefined
-      void this.publishPresence()
-    }, PRESENCE_THROTTLE_MS)
-  }
-
-  /** Presence states from both links; a tab reached both ways appears twice. */
-  private allPresences(): RemotePresence[] {
-    const viaRelay = this.relayPresence?.people() ?? []
-    return viaRelay.length === 0 ? this.presence.people() : [...this.presence.people(), ...viaRelay]
-  }
-
-  private async publishPresence(): Promise<void> {
-    const state = {
-      keyId: this.myKeyId,
-      name: this.displayName,
-      webrtcPeerId: this.webrtc.peerId,
-      want: this.delivery.wants(),
-      seen: seenClocks(this.doc, this.allPresences()),
-    }
-    await Promise.all([this.presence.publish(state), this.relayPresence?.publish(state)])
-  }
-
+  /** Each step runs even if one before it threw: a room whose data is hostile must still
+   * release its providers, sockets and storage. The first error is rethrown at the end. */
   private async teardown(): Promise<void> {
-    clearTimeout(this.presenceTimer)
-    if (this.recentTimer !== undefined) {
-      // Changed since last kept: keep it now (the store writes it before it closes).
-      clearTimeout(this.recentTimer)
-      void this.local?.saveRecent(encodeRecentRecords(this.room, this.timeline.entries()))
+    const errors: unknown[] = []
+    const step = async (release: () => void | Promise<void>): Promise<void> => {
+      try {
+        await release()
+      } catch (error) {
+        errors.push(error)
+      }
     }
-    for (const dispose of this.disposers.splice(0)) dispose()
-    this.presence.destroy()
-    this.relayPresence?.destroy()
-    this.timeline.destroy()
-    this.members.destroy()
-    this.delivery.destroy()
-    this.relay?.destroy()
-    await this.webrtc.destroy()
-    await this.local?.destroy()
-    this.doc.destroy()
+    await step(() => this.recent.close())
+    for (const dispose of this.disposers.splice(0)) await step(dispose)
+    await step(() => this.presence.destroy())
+    await step(() => this.timeline.destroy())
+    await step(() => this.members.destroy())
+    await step(() => this.delivery.destroy())
+    await step(() => this.relay?.destroy())
+    await step(() => this.webrtc.destroy())
+    await step(() => this.local?.destroy())
+    await step(() => this.doc.destroy())
     this.changed.clear()
+    if (errors.length > 0) throw errors[0]
   }
 }

@@ -1,12 +1,12 @@
 // One line that says plainly whether this room is connected, and to how many peers.
 import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
-import type { ConnectionStatus } from '../session/room-session'
+import type { ConnectionStatus } from './room-state'
 import { baseStyles } from './styles'
 
+/** From the connections that exist (room-state.ts); the browser's offline flag only chooses
+ * between two ways of saying that nothing is connected. */
 export function describeConnection(status: ConnectionStatus): { tone: string; text: string } {
-  if (!status.online)
-    return { tone: 'offline', text: 'Offline — messages are kept and sent when you reconnect' }
   const refused =
     status.relay === 'refused'
       ? ` · the relay refused this room (${status.relayRefusal?.reason || 'no reason given'})`
@@ -20,7 +20,9 @@ export function describeConnection(status: ConnectionStatus): { tone: string; te
   if (direct > 0) return { tone: 'ok', text: `Connected to ${peers(direct)}${refused}` }
   if (relayed > 0) return { tone: 'ok', text: `Connected to ${peers(relayed)} via relay` }
   if (!status.signaling && status.relay !== 'connected')
-    return { tone: 'offline', text: `Cannot reach the server — working offline${refused}` }
+    return status.browserOffline
+      ? { tone: 'offline', text: 'Offline — messages are kept and sent when you reconnect' }
+      : { tone: 'offline', text: `Cannot reach the server — working offline${refused}` }
   return { tone: 'waiting', text: `Online — waiting for others to join${refused}` }
 }
 

@@ -1,7 +1,7 @@
 // Who is in the room right now and how each person is reached.
 import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
-import type { Person } from '../session/room-session'
+import type { Person } from './room-state'
 import { baseStyles } from './styles'
 import { colourOf, fingerprint } from './identity-look'
 

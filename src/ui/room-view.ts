@@ -4,6 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
+import { connectionOf, peopleOf } from './room-state'
 import { baseStyles } from './styles'
 import './composer'
 import './message-list'
@@ -90,7 +91,7 @@ export class ParleyRoom extends LitElement {
     return html`
       <header>
         <h1>Parley</h1>
-        <parley-connection-status .status=${session.connection()}></parley-connection-status>
+        <parley-connection-status .status=${connectionOf(session)}></parley-connection-status>
         <span class="spacer"></span>
         <label>
           Your name
@@ -123,7 +124,7 @@ export class ParleyRoom extends LitElement {
         <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
       </main>
       <aside>
-        <parley-people .people=${session.people()}></parley-people>
+        <parley-people .people=${peopleOf(session)}></parley-people>
       </aside>
     `
   }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { generateSigningIdentity, newRoomSecret, type SigningIdentity } from '../../src/crypto'
 import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
+import { connectionOf } from '../../src/ui/room-state'
 import { startTestServer, type TestServer } from '../support/server-harness'
 
 // Node 20 has no global WebSocket; y-webrtc's and y-websocket's clients need one.
@@ -56,7 +57,7 @@ describe('RoomSession with a relay', () => {
     const secret = newRoomSecret()
     switchBrowser()
     const writer = await RoomSession.open(secret, alice, configFor('Alice'))
-    await expect.poll(() => writer.connection().relay, { timeout: RELAY_MS }).toBe('connected')
+    await expect.poll(() => connectionOf(writer).relay, { timeout: RELAY_MS }).toBe('connected')
     const id = await writer.send('waits on the relay')
     // Not a person's browser: the relay's ack says "saved", never "delivered".
     await expect.poll(() => writer.deliveryOf(id), { timeout: RELAY_MS }).toBe('saved-to-relay')
@@ -80,8 +81,8 @@ describe('RoomSession with a relay', () => {
       // Any room id the relay cannot match to our token: a room the relay refuses for good.
       relayUrl: server.wsUrl('/relay/not-a-room'),
     })
-    await expect.poll(() => session.connection().relay, { timeout: RELAY_MS }).toBe('refused')
-    expect(session.connection().relayRefusal?.code).toBeGreaterThanOrEqual(4400)
+    await expect.poll(() => connectionOf(session).relay, { timeout: RELAY_MS }).toBe('refused')
+    expect(connectionOf(session).relayRefusal?.code).toBeGreaterThanOrEqual(4400)
     await session.destroy()
   })
 })

@@ -1,0 +1,88 @@
+// The room as the header and the people list show it: who is here and how each person is
+// reached, and one connection summary. Built from the connections that exist — open data
+// channels that pass packets, an open relay socket, signaling — never from `navigator.onLine`
+// alone, which only picks the words when nothing is connected (docs/connection-state.md).
+import type { RelayRefusal } from '../net/relay-link'
+import type { RoomSession } from '../session/room-session'
+
+export type Reach =
+  /** An open WebRTC data channel to this person's tab. */
+  | 'direct'
+  /** No data channel, but both of us are connected to the relay, which carries the room. */
+  | 'relay'
+  /** Another tab of this same browser. */
+  | 'this-browser'
+  /** Known from presence, but no data channel (yet). */
+  | 'connecting'
+
+export interface Person {
+  readonly keyId: string
+  readonly name: string
+  readonly isMe: boolean
+  readonly reach: Reach | 'me'
+}
+
+export interface ConnectionStatus {
+  /** The browser says it has no network: a hint for the wording, never the state itself. */
+  readonly browserOffline: boolean
+  /** Connected to at least one signaling server. */
+  readonly signaling: boolean
+  /** Remote peers with an open data channel that passes packets. */
+  readonly directPeers: number
+  /** Other tabs of this browser in the same room. */
+  readonly sameBrowserPeers: number
+  /** People reached through the relay only. */
+  readonly relayPeers: number
+  /** The relay link: none configured, connecting, connected, or refused for good. */
+  readonly relay: 'none' | 'connecting' | 'connected' | 'refused'
+  /** Why the relay refused this room, when it did. */
+  readonly relayRefusal: RelayRefusal | null
+}
+
+const RANK: Record<Reach, number> = { direct: 3, relay: 2, 'this-browser': 1, connecting: 0 }
+
+/** Everyone present, merged by author key id (several tabs of one person show once). */
+export function peopleOf(session: RoomSession): Person[] {
+  const { webrtc, relay, presence } = session
+  const direct = new Set(webrtc.directPeerIds())
+  const sameBrowser = new Set(webrtc.sameBrowserPeerIds())
+  const viaRelay = new Set(presence.relay?.people().map((p) => p.webrtcPeerId) ?? [])
+  const relayUp = relay?.connected() ?? false
+  const byKey = new Map<string, Person>()
+  for (const p of presence.all()) {
+    if (p.keyId === session.myKeyId) continue
+    const id = p.webrtcPeerId
+    const reach: Reach =
+      id && direct.has(id)
+        ? 'direct'
+        : id && sameBrowser.has(id)
+          ? 'this-browser'
+          : id && viaRelay.has(id) && relayUp
+            ? 'relay'
+            : 'connecting'
+    const known = byKey.get(p.keyId)
+    if (known && known.reach !== 'me' && RANK[known.reach] >= RANK[reach]) continue
+    byKey.set(p.keyId, { keyId: p.keyId, name: p.name, isMe: false, reach })
+  }
+  const me: Person = { keyId: session.myKeyId, name: session.myName, isMe: true, reach: 'me' }
+  return [me, ...[...byKey.values()].sort((a, b) => a.name.localeCompare(b.name))]
+}
+
+export function connectionOf(session: RoomSession): ConnectionStatus {
+  const { webrtc, relay } = session
+  return {
+    browserOffline: typeof navigator !== 'undefined' && !navigator.onLine,
+    signaling: webrtc.signalingConnected(),
+    directPeers: webrtc.directPeerIds().length,
+    sameBrowserPeers: webrtc.sameBrowserPeerIds().length,
+    relayPeers: relay ? peopleOf(session).filter((p) => p.reach === 'relay').length : 0,
+    relay: !relay
+      ? 'none'
+      : relay.refused()
+        ? 'refused'
+        : relay.connected()
+          ? 'connected'
+          : 'connecting',
+    relayRefusal: relay?.refused() ?? null,
+  }
+}
