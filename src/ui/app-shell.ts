@@ -1,20 +1,17 @@
 // The application root: routes on the URL fragment (the room secret, DESIGN §2), owns this
 // browser's identity and the one open RoomSession, and destroys it before opening another.
-import { LitElement, html, css } from 'lit'
+import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import { isRoomSecret, newRoomSecret, toBase64Url, type SigningIdentity } from '../crypto'
 import { loadOrCreateIdentity } from '../session/identity-store'
 import { RoomSession } from '../session/room-session'
+import { sameNetwork, type NetworkConfig } from '../net/server-config'
 import { baseStyles } from './styles'
 import { defaultName } from './identity-look'
 import './landing'
 import './room-view'
 
-export interface AppConfig {
-  readonly signalingUrls: readonly string[]
-  readonly iceServers: readonly RTCIceServer[]
-  /** `ws(s)://host/relay`, or null when the server runs no relay. */
-  readonly relayUrl: string | null
+export interface AppConfig extends NetworkConfig {
   /** Operator key for a private relay, if this browser was given one. */
   readonly relayKey?: string
 }
@@ -39,6 +36,11 @@ export class ParleyApp extends LitElement {
   ]
 
   @property({ attribute: false }) config!: AppConfig
+  /** Resolves once `config` is worth connecting with: at once when a configuration was seen
+   * before; on a first visit, when the server answered or a short wait ran out (main.ts). */
+  @property({ attribute: false }) configKnown: Promise<void> = Promise.resolve()
+  /** The configuration the open room connected with. */
+  private sessionConfig: AppConfig | undefined
   @state() private session: RoomSession | undefined
   @state() private problem = ''
   @state() private opening = false
@@ -65,6 +67,20 @@ export class ParleyApp extends LitElement {
     this.removeEventListener('rename', this.onRename as EventListener)
     void this.closeSession()
     super.disconnectedCallback()
+  }
+
+  /** The server's configuration arrives after first paint (main.ts): an open room reconnects
+   * only if it now names other places to connect to. */
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('config') && this.session && this.configChanged()) void this.route()
+  }
+
+  private configChanged(): boolean {
+    const used = this.sessionConfig
+    return (
+      used !== undefined &&
+      (!sameNetwork(used, this.config) || used.relayKey !== this.config.relayKey)
+    )
   }
 
   override render() {
@@ -100,8 +116,10 @@ export class ParleyApp extends LitElement {
       this.identity ??= loadOrCreateIdentity()
       const identity = await this.identity
       const displayName = localStorage.getItem(NAME_KEY) ?? defaultName(toBase64Url(identity.keyId))
+      await this.configKnown
+      const config = this.config
       const session = await RoomSession.open(secret, identity, {
-        ...this.config,
+        ...config,
         displayName,
         storage: localStorage,
       })
@@ -110,6 +128,9 @@ export class ParleyApp extends LitElement {
         return
       }
       this.session = session
+      this.sessionConfig = config
+      // The server's configuration changed while the room was opening: connect with it.
+      if (this.configChanged()) void this.route()
       // It may be showing only its newest messages while the rest loads.
       session.loaded.catch((error: unknown) => {
         if (this.session !== session) return
