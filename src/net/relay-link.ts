@@ -89,9 +89,11 @@ export class RelayLink {
     this.provider.connect()
   }
 
-  /** An open socket to the relay that has exchanged state with it. */
+  /** An open socket to the relay that has exchanged state with it. One we closed on a network
+   * hint counts as gone at once: its close handshake can wait a minute on a dead path. */
   connected(): boolean {
-    return this.provider.wsconnected && this.provider.synced
+    const ws = this.provider.ws
+    return this.provider.wsconnected && this.provider.synced && ws?.readyState === ws?.OPEN
   }
 
   /** Set when the relay refused the room for good (bad token, operator key, room too large). */

@@ -105,8 +105,13 @@ export class WebrtcLink {
     return [...(this.provider?.room?.bcConns ?? [])]
   }
 
+  /** A signaling socket that is open. One we closed on a network hint counts as gone at once:
+   * its close handshake can wait a minute on a dead path before lib0 hears of it. */
   signalingConnected(): boolean {
-    return [...this.watchedSignaling].some((conn) => conn.connected)
+    return [...this.watchedSignaling].some(
+      (conn) =>
+        conn.connected && (conn as unknown as { ws: WebSocket | null }).ws?.readyState === 1,
+    )
   }
 
   async destroy(): Promise<void> {

@@ -56,7 +56,9 @@ const order = [
 ]
 
 async function writeWhileOffline(): Promise<void> {
+  // Offline means no connection passes packets (the data channel's ICE says so within seconds).
   await alice.page.getByText(/Offline/).waitFor({ timeout: CONNECT_MS })
+  await bob.page.getByText(/Offline/).waitFor({ timeout: CONNECT_MS })
   for (const text of order) {
     const page = text.startsWith('A') ? alice.page : bob.page
     await send(page, text)
