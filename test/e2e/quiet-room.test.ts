@@ -28,10 +28,14 @@ const counts = new Map<Page, { ws: number }>()
 function countDataChannelSends(): void {
   const w = window as unknown as { __dataChannelSends: number }
   w.__dataChannelSends = 0
-  const send = RTCDataChannel.prototype.send
-  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {
+  const proto = RTCDataChannel.prototype
+  const send = Object.getOwnPropertyDescriptor(proto, 'send')?.value as (
+    this: RTCDataChannel,
+    data: never,
+  ) => void
+  proto.send = function (this: RTCDataChannel, data: never) {
     w.__dataChannelSends++
-    return send.call(this, data)
+    send.call(this, data)
   }
 }
 
