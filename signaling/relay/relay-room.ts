@@ -33,7 +33,7 @@ import {
   type RelayMessage,
   type Violation,
 } from './relay-protocol'
-import { checkUpdate } from './update-guard'
+import { checkUpdate } from '../../src/model/update-guard'
 
 /** What the room needs from a connection; the WebSocket glue implements it. */
 export interface RelayPeer {

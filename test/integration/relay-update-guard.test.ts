@@ -5,7 +5,7 @@
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { checkUpdate } from '../../signaling/relay/update-guard'
+import { checkUpdate } from '../../src/model/update-guard'
 import { seededRandom } from '../support/seeded-random'
 
 /** A doc using every kind of struct and content Yjs has, with deletions. */

@@ -1,9 +1,10 @@
-// Bounds what decoding a client's Yjs update can cost before Y.applyUpdate sees it. Yjs trusts
-// the counts in an update's header: `readClientsStructRefs` allocates `new Array(count)` before
-// reading a single struct, so a 7-byte update claiming 2^24 structs allocates ~134 MB and takes
-// ~60–120 ms (measured, yjs 13.6.33, Node 20), and a delete set with overlapping ranges makes
-// applying it walk the same structs once per range. This walks the V1 encoding once, in time
-// linear in its bytes and without materializing structs, and refuses:
+// Bounds what decoding an untrusted Yjs update can cost before Y.applyUpdate sees it. It lives in
+// model/ and imports lib0 only, so the relay (signaling/) and the browsers check updates alike.
+// Yjs trusts the counts in an update's header: `readClientsStructRefs` allocates
+// `new Array(count)` before reading a single struct, so a 7-byte update claiming 2^24 structs
+// allocates ~134 MB and takes ~60–120 ms (measured, yjs 13.6.33, Node 20), and a delete set with
+// overlapping ranges makes applying it walk the same structs once per range. This walks the V1
+// encoding once, in time linear in its bytes and without materializing structs, and refuses:
 //   - any count larger than the bytes left to hold it (each counted entry takes ≥ 1 byte),
 //   - unknown struct or content kinds, strings that are not UTF-8 and JSON that does not
 //     parse (Yjs would throw on them half-way through reading),
