@@ -14,14 +14,17 @@ export class TokenBucket {
     this.refilledAt = now()
   }
 
-  /** Takes one token; false means the caller is over its rate. */
-  take(): boolean {
+  /**
+   * Takes `amount` tokens (one by default); false means the caller is over its rate. A take
+   * larger than what is left is refused whole, however large the bucket.
+   */
+  take(amount = 1): boolean {
     const now = this.now()
     const elapsedSeconds = Math.max(0, now - this.refilledAt) / 1000
     this.tokens = Math.min(this.capacity, this.tokens + elapsedSeconds * this.refillPerSecond)
     this.refilledAt = now
-    if (this.tokens < 1) return false
-    this.tokens -= 1
+    if (this.tokens < amount) return false
+    this.tokens -= amount
     return true
   }
 }

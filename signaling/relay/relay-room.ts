@@ -229,6 +229,7 @@ export class RelayRoom {
     // The turn in progress is forwarded and stored like any other (a broken room's is not).
     this.turns.flush()
     this.state = 'closed'
+    this.acknowledger.stop()
     this.members.closeAll(code, 'room unloaded')
     this.stopFollowing?.()
     this.presence.leave()
@@ -258,7 +259,7 @@ export class RelayRoom {
 
   private handle(member: RoomMember, frame: Uint8Array): void {
     // Rate first: refusing a flood must not cost a parse per message.
-    const overRate = member.budget.takeFrame()
+    const overRate = member.budget.takeFrame(frame.byteLength)
     if (overRate) return this.members.reject(member, overRate)
     const parsed = parseRelayMessage(frame, this.options.limits)
     if (!parsed.ok) return this.members.reject(member, parsed.violation)
@@ -365,6 +366,7 @@ export class RelayRoom {
   private breakRoom(why: string): void {
     if (this.state !== 'open') return
     this.state = 'broken'
+    this.acknowledger.stop()
     this.options.logger.warn('relay.room_reset', {
       room: this.logId,
       why,

@@ -53,6 +53,9 @@ export class RoomMember {
     /** `Acknowledger.version` of the last state vector this connection was sent. */
     public ackedVersion: number,
   ) {}
+
+  /** When (performance.now()) it was last acknowledged; the opening step 1 does not count. */
+  ackedAt = -Infinity
 }
 
 export interface RoomMembersOptions {

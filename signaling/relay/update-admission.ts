@@ -88,6 +88,11 @@ export class UpdateIntake {
       return
     }
     const { entries } = admitted
+    if (entries > 0) {
+      // Updates are budgeted, not frames: an empty answer to an acknowledgement costs nothing.
+      const overRate = member.budget.takeUpdate()
+      if (overRate) return members.reject(member, overRate)
+    }
     if (step === 'update') turn.writers.add(member)
     else if (opening) turn.askers.add(member)
     // No structs and no deletions (a client with nothing the relay lacks answering its step 1):

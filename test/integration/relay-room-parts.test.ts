@@ -89,10 +89,14 @@ describe('ConnectionBudget', () => {
       { ...DEFAULT_RELAY_LIMITS, messageBurst: 3, messagesPerSecond: 1 },
       () => now,
     )
-    expect([budget.takeFrame(), budget.takeFrame(), budget.takeFrame()]).toEqual([null, null, null])
-    expect(budget.takeFrame()).toMatchObject({ limit: 'messagesPerSecond', code: 1013 })
+    expect([budget.takeFrame(1), budget.takeFrame(1), budget.takeFrame(1)]).toEqual([
+      null,
+      null,
+      null,
+    ])
+    expect(budget.takeFrame(1)).toMatchObject({ limit: 'messagesPerSecond', code: 1013 })
     now += 1000
-    expect(budget.takeFrame()).toBeNull()
+    expect(budget.takeFrame(1)).toBeNull()
   })
 })
 
@@ -136,6 +140,26 @@ describe('Acknowledger', () => {
     acknowledger.set(new Map([[7, 3]])) // the same state: no new version
     acknowledger.acknowledgeIfMoved(list[0])
     expect(peers[0].sent).toHaveLength(1)
+  })
+})
+
+describe('Acknowledger coalescing', () => {
+  it('acknowledges a writer at once, then folds a burst into one at the end of 100 ms', async () => {
+    const { members, peers, list } = membersOf(1)
+    let now = 0
+    const acknowledger = new Acknowledger(members, new Map(), () => now)
+    acknowledger.set(new Map([[1, 1]]))
+    acknowledger.acknowledge(list[0])
+    for (let clock = 2; clock <= 10; clock++) {
+      now += 5
+      acknowledger.set(new Map([[1, clock]]))
+      acknowledger.acknowledge(list[0])
+    }
+    expect(peers[0].payloads(0)).toHaveLength(1)
+    now += 100
+    await vi.waitFor(() => expect(peers[0].payloads(0)).toHaveLength(2), WAIT)
+    // The folded one covers the whole burst.
+    expect(Y.decodeStateVector(peers[0].payloads(0)[1])).toEqual(new Map([[1, 10]]))
   })
 })
 
