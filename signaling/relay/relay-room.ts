@@ -321,7 +321,8 @@ export class RelayRoom {
       this.presence.forward(presence, (member, message) => this.members.send(member, message))
     }
     // The update replaces its parts in the queue (it holds only what was new).
-    this.ledger.queuedBytes += (update?.byteLength ?? 0) - sum(turn.received.map((r) => r.update))
+    this.ledger.queuedBytes +=
+      (update?.byteLength ?? 0) - turn.received.reduce((total, r) => total + r.queuedBytes, 0)
     if (update || turn.writers.size > 0 || turn.askers.size > 0) {
       this.persister.queue(update, turn.writers, turn.askers)
     } else if (turn.remote.length > 0) {

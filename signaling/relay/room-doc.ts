@@ -19,6 +19,8 @@ const REMOTE = Symbol('remote')
 export interface ReceivedUpdate {
   readonly update: Uint8Array
   readonly member: RoomMember
+  /** What it counts in `RoomLedger.queuedBytes` until its turn is applied. */
+  readonly queuedBytes: number
 }
 
 export interface AppliedClients {
@@ -86,6 +88,11 @@ export class RoomDoc {
   /** What a client holding `stateVector` lacks. */
   encodeMissing(stateVector?: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.doc, stateVector)
+  }
+
+  /** The part of `update` this doc lacks (its deletions are kept whole). */
+  missingFrom(update: Uint8Array): Uint8Array {
+    return Y.diffUpdate(update, Y.encodeStateVector(this.doc))
   }
 
   /** Bytes Yjs holds back waiting for missing dependencies: not stored yet, still memory. */

@@ -1,6 +1,6 @@
 // Whether a room takes a client's update into the current turn (docs/relay.md, "Budgets"): the
-// update must be a well-formed Yjs update (src/model/update-guard.ts) and must not take the room
-// past its byte or struct limit. Refusals name the limit; the room closes the sender with them.
+// update must be a well-formed Yjs update (src/model/update-guard.ts) and what it adds must not
+// take the room past its byte or struct limit. Refusals name the limit; the room closes the sender with them.
 
 import { checkUpdate } from '../../src/model/update-guard'
 import { CloseCode } from '../close-codes'
@@ -19,10 +19,14 @@ export interface RoomSize {
   bytes: number
   /** Structs in the doc plus the entries of updates waiting in the turn. */
   structs: number
+  /** The part of `update` the doc lacks: its structs the doc has not seen, and its deletions. */
+  freshPart: (update: Uint8Array) => Uint8Array
 }
 
 export type Admission =
-  { ok: true; entries: number } | { ok: false; violation: Violation; tooLarge: boolean }
+  /** `bytes`: what the update counts against the room until its turn is applied. */
+  | { ok: true; entries: number; bytes: number }
+  | { ok: false; violation: Violation; tooLarge: boolean }
 
 export function admitUpdate(update: Uint8Array, size: RoomSize, limits: RoomSizeLimits): Admission {
   const check = checkUpdate(update)
@@ -38,13 +42,25 @@ export function admitUpdate(update: Uint8Array, size: RoomSize, limits: RoomSize
       },
     }
   }
-  const bytes = size.bytes + update.byteLength
+  // Cheap first: the whole update as if all of it were new. Only when that would pass a limit
+  // is the part the room lacks measured, so a client re-sending what the room holds (a whole
+  // room in one sync step 2) is never refused for it: growth counts what applying would add.
+  if (
+    size.bytes + update.byteLength <= limits.maxRoomBytes &&
+    size.structs + check.entries <= limits.maxRoomStructs
+  ) {
+    return { ok: true, entries: check.entries, bytes: update.byteLength }
+  }
+  const fresh = size.freshPart(update)
+  const freshCheck = checkUpdate(fresh)
+  const freshEntries = freshCheck.ok ? freshCheck.entries : check.entries
+  const bytes = size.bytes + fresh.byteLength
   if (bytes > limits.maxRoomBytes) return tooLarge('maxRoomBytes', bytes, limits.maxRoomBytes)
-  const structs = size.structs + check.entries
+  const structs = size.structs + freshEntries
   if (structs > limits.maxRoomStructs) {
     return tooLarge('maxRoomStructs', structs, limits.maxRoomStructs)
   }
-  return { ok: true, entries: check.entries }
+  return { ok: true, entries: check.entries, bytes: fresh.byteLength }
 }
 
 function tooLarge(limit: string, value: number, max: number): Admission {
@@ -80,6 +96,7 @@ export class UpdateIntake {
     const size = {
       bytes: ledger.storedBytes + ledger.queuedBytes + doc.pendingBytes(),
       structs: doc.countStructs() + turn.receivedEntries,
+      freshPart: (candidate: Uint8Array) => doc.missingFrom(candidate),
     }
     const admitted = admitUpdate(update, size, this.options.limits)
     if (!admitted.ok) {
@@ -99,9 +116,9 @@ export class UpdateIntake {
     // nothing to apply or store, and applying it would still cost a transaction.
     else if (entries === 0) return
     if (entries > 0) {
-      turn.received.push({ update, member })
+      turn.received.push({ update, member, queuedBytes: admitted.bytes })
       turn.receivedEntries += entries
-      ledger.queuedBytes += update.byteLength
+      ledger.queuedBytes += admitted.bytes
     }
     turns.schedule()
   }

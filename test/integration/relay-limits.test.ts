@@ -104,6 +104,30 @@ describe('room size', () => {
   })
 })
 
+describe('room growth', () => {
+  it('counts what an update adds, so re-sending the whole room near the limit is not refused', async () => {
+    const harness = await server({ relayLimits: { maxRoomBytes: 4096 } })
+    const room = newRoom()
+    const writer = stock(harness, room)
+    await vi.waitFor(() => expect(writer.synced).toBe(true), WAIT)
+    for (let i = 0; i < 3; i++) writeText(writer, `${i} ${'x'.repeat(1000)}`)
+    await untilSaved(writer)
+    // A peer that holds the whole room (from WebRTC, say) sends all of it again: ~3 KB that
+    // add nothing, on top of ~3 KB stored, past the 4 KiB limit if counted as new.
+    const peer = await raw(harness, room)
+    peer.send(syncUpdateFrame(Y.encodeStateAsUpdate(writer.doc)))
+    writeText(writer, 'still welcome')
+    await untilSaved(writer)
+    expect(rejected(harness, 'maxRoomBytes')).toEqual([])
+    expect(writer.terminal).toBeNull()
+    const kept = await contents(harness, room)
+    expect(kept.map((text) => text.split(' ')[0])).toEqual(['0', '1', '2', 'still'])
+    // A genuinely new kilobyte still takes the room past its limit.
+    writeText(writer, `new ${'y'.repeat(1000)}`)
+    await vi.waitFor(() => expect(writer.terminal?.code).toBe(CloseCode.ROOM_TOO_LARGE), WAIT)
+  })
+})
+
 describe('malformed Yjs updates', () => {
   let harness: TestServer
   let room: RoomCredentials

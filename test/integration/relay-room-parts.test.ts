@@ -105,7 +105,7 @@ describe('Forwarder', () => {
     const { members, peers, list } = membersOf(3)
     const forwarder = new Forwarder(members)
     const small = updateWriting('small', 1)
-    forwarder.forwardTurn(small, [{ update: small, member: list[0] }], false)
+    forwarder.forwardTurn(small, [{ update: small, member: list[0], queuedBytes: 0 }], false)
     expect(peers.map((peer) => peer.payloads(2).length)).toEqual([0, 1, 1])
 
     const large = updateWriting('x'.repeat(20_000), 2)
@@ -114,8 +114,8 @@ describe('Forwarder', () => {
     forwarder.forwardTurn(
       merged,
       [
-        { update: large, member: list[1] },
-        { update: other, member: list[2] },
+        { update: large, member: list[1], queuedBytes: 0 },
+        { update: other, member: list[2], queuedBytes: 0 },
       ],
       false,
     )
@@ -197,7 +197,7 @@ describe('Persister and Compactor', () => {
     store.gate = new Promise((resolve) => (letThrough = resolve))
     const writes = [updateWriting('one', 1), updateWriting('two', 2), updateWriting('three', 3)]
     for (const update of writes) {
-      const { update: applied } = doc.applyClients([{ update, member: list[0] }])
+      const { update: applied } = doc.applyClients([{ update, member: list[0], queuedBytes: 0 }])
       persister.queue(applied, new Set([list[0]]), new Set())
     }
     expect(store.appends).toBe(1) // the first waits at the gate; the others queue behind it
