@@ -19,12 +19,23 @@ export class TokenBucket {
    * larger than what is left is refused whole, however large the bucket.
    */
   take(amount = 1): boolean {
+    if (this.available() < amount) return false
+    this.tokens -= amount
+    return true
+  }
+
+  /** Tokens there are now. */
+  available(): number {
     const now = this.now()
     const elapsedSeconds = Math.max(0, now - this.refilledAt) / 1000
     this.tokens = Math.min(this.capacity, this.tokens + elapsedSeconds * this.refillPerSecond)
     this.refilledAt = now
-    if (this.tokens < amount) return false
+    return this.tokens
+  }
+
+  /** Spends `amount` whatever is left (work already done); the bucket may go below zero. */
+  spend(amount: number): void {
+    this.available()
     this.tokens -= amount
-    return true
   }
 }

@@ -64,7 +64,7 @@ export class Compactor {
       through = ledger.lastCursor
       coveredBytes = ledger.storedBytes
     }
-    const snapshot = doc.encodeMissing()
+    const snapshot = doc.fullState()
     await store.compact(roomId, snapshot, through)
     ledger.compacted(snapshot.byteLength, coveredBytes)
     this.options.logger.debug('relay.compacted', {

@@ -1,15 +1,10 @@
-// One loaded room, composed of parts with one job each (docs/relay.md, "Structure"): its doc
-// (room-doc), its connections (room-members), what each may send (connection-budget), which
-// updates it takes in (update-admission), the event-loop turn (turn), forwarding (forwarder),
-// durable appends (persister) and "saved to relay" (acknowledger), compaction (compactor) and
-// presence (room-presence). This object reads each frame, routes it to its part, and owns the
-// room's life: load, connect, reset, unload.
-// Socket-free: the endpoint hands each connection in as a RelayPeer and feeds it its frames.
-//
-// Per turn the room collects the updates its clients send, checked but not yet applied; at the
-// end of the turn it applies them all in one transaction, whose single update event is what it
-// forwards and appends — one decode each and one encode for the lot. Only after that append
-// resolves does each writer get a sync step 1 with the relay's durable state vector.
+// One loaded room, composed of parts with one job each (docs/relay.md, "Structure"): doc,
+// members, connection-budget, update-admission, sync-answer, turn, forwarder, persister,
+// acknowledger, compactor, room-presence. This object reads each frame, routes it to its part,
+// and owns the room's life: load, connect, reset, unload. Socket-free: the endpoint hands each
+// connection in as a RelayPeer and feeds it its frames. Per turn the room collects the checked
+// client updates, applies them in one transaction at the end of the turn, forwards and appends
+// its single update event, and acknowledges the writers once the append resolved.
 
 import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
@@ -21,8 +16,8 @@ import { Compactor } from './compactor'
 import { ConnectionBudget } from './connection-budget'
 import { Forwarder, sum } from './forwarder'
 import { Persister } from './persister'
-import { KEEPALIVE_MESSAGE, encodeSyncStep2, parseRelayMessage } from './relay-protocol'
-import { RoomDoc } from './room-doc'
+import { KEEPALIVE_MESSAGE, parseRelayMessage } from './relay-protocol'
+import { RoomDoc, type ReceivedUpdate } from './room-doc'
 import { RoomLedger } from './room-ledger'
 import {
   RoomMember,
@@ -32,6 +27,7 @@ import {
   type RelayPeer,
 } from './room-members'
 import { RoomPresence } from './room-presence'
+import { SyncAnswers } from './sync-answer'
 import { TurnBatcher, type Turn } from './turn'
 import { UpdateIntake } from './update-admission'
 
@@ -71,6 +67,7 @@ export class RelayRoom {
   private readonly persister: Persister
   private readonly compactor: Compactor
   private readonly intake: UpdateIntake
+  private readonly syncAnswers: SyncAnswers
   private state: RoomState = 'open'
   /** Connections being set up (endpoint between `hold` and `connect`): keep the room loaded. */
   private holds = 0
@@ -108,7 +105,6 @@ export class RelayRoom {
     this.presence = new RoomPresence({
       roomId,
       logId: this.logId,
-      doc: this.doc.doc,
       members: this.members,
       limits,
       logger,
@@ -145,6 +141,7 @@ export class RelayRoom {
       onAppendFailed: (why) => this.breakRoom(why),
       onSaved: () => this.compactor.maybeCompact(),
     })
+    this.syncAnswers = new SyncAnswers(this.doc)
     this.intake = new UpdateIntake({
       limits,
       turns: this.turns,
@@ -268,7 +265,7 @@ export class RelayRoom {
       case 'sync-step1': {
         const tooMany = member.budget.takeSyncRequest()
         if (tooMany) return this.members.reject(member, tooMany)
-        this.members.send(member, encodeSyncStep2(this.doc.encodeMissing(message.stateVector)))
+        this.members.send(member, this.syncAnswers.answer(message.stateVector))
         return
       }
       case 'sync-update':
@@ -313,10 +310,12 @@ export class RelayRoom {
     // Structs waiting for missing ones may be integrated by this turn: then its update holds
     // other clients' writes too, and even a lone writer lacks part of it.
     const waiting = this.doc.pendingBytes() > 0
-    const update = turn.received.length > 0 ? this.applyReceived(turn) : null
+    const { update, applied, failed } = this.applyReceived(turn)
     if (this.isBroken()) return
     for (const remote of turn.remote) this.forwarder.forward(remote, null)
-    if (update) this.forwarder.forwardTurn(update, turn.received, waiting)
+    // A refused update may have left part of itself in (too costly: what integrated before
+    // its budget ran out), which nobody else holds: everyone is sent the whole turn then.
+    if (update) this.forwarder.forwardTurn(update, applied, waiting || failed)
     if (presence && presence.clients.size > 0) {
       this.presence.forward(presence, (member, message) => this.members.send(member, message))
     }
@@ -332,24 +331,39 @@ export class RelayRoom {
   }
 
   /**
-   * Applies the turn's client updates in one transaction and returns its update (null when
-   * nothing changed). An update Yjs cannot apply breaks the room: part of it may be in the doc.
+   * Applies the turn's client updates in one transaction (docs/relay.md, "A bad update"). An
+   * update Yjs cannot apply, or that takes more work than its sender may spend, costs its
+   * sender's connection only; the room resets only if it cannot be rebuilt (rebuilds spent).
    */
-  private applyReceived(turn: Turn): Uint8Array | null {
-    const { update, failed } = this.doc.applyClients(turn.received)
-    if (failed) {
-      // Well-formed but meaningless (e.g. a parent that is not a type). Nothing of this turn
-      // has been stored or acknowledged: drop it all and reload the room from the store.
-      const { member, error } = failed
-      this.members.reject(member, {
-        code: CloseCode.MALFORMED_MESSAGE,
-        limit: 'yjsUpdate',
-        value: `does not apply: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`,
-        reason: 'malformed Yjs update',
-      })
-      this.breakRoom('an update failed to apply')
+  private applyReceived(turn: Turn): {
+    update: Uint8Array | null
+    applied: ReceivedUpdate[]
+    failed: boolean
+  } {
+    if (turn.received.length === 0) return { update: null, applied: [], failed: false }
+    const result = this.doc.applyClients(turn.received, (member) => member.budget.workAllowance())
+    for (const failure of result.failures) {
+      const { member } = failure
+      if (failure.kind === 'malformed') {
+        const { error } = failure
+        this.members.reject(member, {
+          code: CloseCode.MALFORMED_MESSAGE,
+          limit: 'yjsUpdate',
+          value: `does not apply: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`,
+          reason: 'malformed Yjs update',
+        })
+      } else {
+        this.members.reject(member, member.budget.workViolation(failure.steps, failure.perUpdate))
+      }
     }
-    return update
+    // Nothing of this turn has been stored or acknowledged: reload the room from the store.
+    if (result.unrecoverable) this.breakRoom('an update failed to apply, rebuilds spent')
+    const failedMembers = new Set(result.failures.map((failure) => failure.member))
+    return {
+      update: result.update,
+      applied: turn.received.filter((r) => !failedMembers.has(r.member)),
+      failed: failedMembers.size > 0,
+    }
   }
 
   private isBroken(): boolean {

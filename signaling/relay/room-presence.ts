@@ -4,7 +4,7 @@
 // room loaded, and theirs come back to be forwarded here, never published again.
 
 import * as awarenessProtocol from 'y-protocols/awareness'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { RelayLimits } from '../limits'
 import type { Logger } from '../log'
 import type { AwarenessBus, AwarenessChannel } from './awareness-bus'
@@ -29,7 +29,6 @@ export interface PresenceTurn {
 export interface RoomPresenceOptions {
   roomId: string
   logId: string
-  doc: Y.Doc
   members: RoomMembers
   limits: Pick<RelayLimits, 'maxAwarenessClientsPerConnection'>
   logger: Logger
@@ -47,7 +46,9 @@ export class RoomPresence {
   private changed = false
 
   constructor(private readonly options: RoomPresenceOptions) {
-    this.awareness = new awarenessProtocol.Awareness(options.doc)
+    // Its own doc: awareness needs one only for a client id (the relay publishes no state), and
+    // the room's doc is replaced when it is rebuilt (room-doc.ts).
+    this.awareness = new awarenessProtocol.Awareness(new Y.Doc())
     // The relay is not a participant: it has no presence of its own to publish.
     this.awareness.setLocalState(null)
     this.awareness.on('update', this.onUpdate)
@@ -130,6 +131,7 @@ export class RoomPresence {
   destroy(): void {
     this.awareness.off('update', this.onUpdate)
     this.awareness.destroy()
+    this.awareness.doc.destroy()
   }
 
   /** Presence another instance's clients changed: forwarded here, never published again. */
