@@ -38,6 +38,11 @@ export const CloseCode = {
    * applied. (HTTP 413 is taken by TOO_MANY_TOPICS; 409 Conflict: the room's state refuses it.)
    */
   ROOM_TOO_LARGE: 4409,
+  /**
+   * Relay: integrating the update would take more work than one update may (crafted
+   * concurrent inserts make Yjs' integration quadratic); what integrated before it stays.
+   */
+  UPDATE_TOO_COSTLY: 4422,
   /** One connection subscribed to more topics than the limit allows. */
   TOO_MANY_TOPICS: 4413,
   /** A topic name longer than the limit (room ids are far shorter). */

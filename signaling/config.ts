@@ -315,6 +315,7 @@ function relayLimitsForRoomBytes(maxRoomBytes: number): RelayLimits {
     maxRoomBytes,
     maxPayloadBytes,
     maxBufferedBytes: Math.max(defaults.maxBufferedBytes, 2 * maxPayloadBytes),
+    byteBurst: Math.max(defaults.byteBurst, 2 * maxPayloadBytes),
   }
 }
 

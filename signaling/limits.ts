@@ -69,10 +69,24 @@ export interface RelayLimits {
   maxAwarenessBytes: number
   /** Awareness client ids one connection may publish states for. */
   maxAwarenessClientsPerConnection: number
-  /** Messages a connection may send in a burst (token bucket capacity). */
+  /** Frames a connection may send in a burst, whatever they carry (token bucket capacity). */
   messageBurst: number
-  /** Sustained messages per second a connection may send (token bucket refill rate). */
+  /** Sustained frames per second a connection may send (token bucket refill rate). */
   messagesPerSecond: number
+  /** Yjs updates (live updates and sync step 2s that carry anything) in a burst. */
+  updateBurst: number
+  /** Sustained Yjs updates per second. */
+  updatesPerSecond: number
+  /** Bytes a connection may send in a burst (every frame counts its length). */
+  byteBurst: number
+  /** Sustained bytes per second. */
+  bytesPerSecond: number
+  /** Conflict-scan steps integrating one update may take (patches/README.md, yjs). */
+  maxIntegrationStepsPerUpdate: number
+  /** Conflict-scan steps a connection's updates may take in a burst. */
+  integrationStepBurst: number
+  /** Sustained conflict-scan steps per second. */
+  integrationStepsPerSecond: number
   /** Sync step 1 requests (each answered with the room's missing state) in a burst. */
   syncRequestBurst: number
   /** Sustained sync step 1 requests per second. */
@@ -111,12 +125,36 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   // A stock client publishes its own client id only (echoes of others' states do not add
   // ids). A few more allow a client that replaced its Y.Doc on the same connection.
   maxAwarenessClientsPerConnection: 8,
-  // One message per local transaction: a script or a paste of many messages sends hundreds in
-  // a moment. 500 small messages are a few hundred KB.
-  messageBurst: 500,
-  // A fast typist's awareness changes plus a message a second, with ample margin; a client
-  // flooding faster than this is closed with 1013 and may come back after its backoff.
-  messagesPerSecond: 50,
+  // Frames are budgeted only to stop a flood of frames that carry nothing (empty answers,
+  // presence queries): what a person sends is budgeted below by updates and bytes. A stock
+  // client sends per message its update, its answer to the relay's acknowledgement and now and
+  // then presence: ~2.3 frames, so 40 messages a second are ~92 frames. 1,000 at once and 200
+  // a second leave twice that, while a script sending empty frames is stopped within seconds.
+  messageBurst: 1_000,
+  messagesPerSecond: 200,
+  // One update per local transaction: a script or a paste of many messages sends hundreds in a
+  // moment (500 small messages are a few hundred KB), and a bot or a person in a hurry 40 a
+  // second (issue 10 §5). Past 50 a second sustained the client is closed with 1013 and may
+  // come back after its backoff; the answers to the relay's acknowledgements carry nothing and
+  // cost no update.
+  updateBurst: 500,
+  updatesPerSecond: 50,
+  // A connection's first frame may be a whole room (a client the relay knows nothing about
+  // answers its step 1 with everything), and live traffic follows: two maximal frames at once.
+  // Then 1 MiB a second: 40 messages a second of the largest record Parley writes (~13 KB) are
+  // half of it, and a client pushing more than that for long is not chatting.
+  byteBurst: 2 * (32 * 1024 * 1024 + 1024),
+  bytesPerSecond: 1024 * 1024,
+  // Integrating an insert visits every item between its origin and its right origin, so
+  // crafted concurrent inserts cost O(n^2): 2,000 of them against a 100,000-item run took 68 s
+  // (18 KB on the wire; measured, yjs 13.6.33, Node 20). A step costs 0.2-0.5 us, so 50,000
+  // bound one update near 25 ms. Honest updates take almost none: a new key or an append after
+  // what the sender saw visits nothing, and a replica back from offline pays once per run of
+  // what others wrote meanwhile. A connection may spend two updates' worth at once and half of
+  // one a second: past it, 1013; one update past its own bound, 4422.
+  maxIntegrationStepsPerUpdate: 50_000,
+  integrationStepBurst: 100_000,
+  integrationStepsPerSecond: 25_000,
   // Answering a sync step 1 encodes the room's missing state: a full-room encode for a client
   // that asks with an empty state vector. A stock client asks once per connection (or every
   // `resyncInterval`), so 8 at once and one a second cost little and stop a CPU flood.

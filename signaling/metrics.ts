@@ -1,6 +1,6 @@
 // What the server reports on `/metrics` (Prometheus text format, via prom-client): connections
-// per endpoint, rooms loaded, messages in and out, rejected inputs by the limit they broke, and
-// how long the store takes to make an append durable. One registry per server, so several
+// per endpoint, rooms loaded, messages in and out, rejected inputs by the limit they broke, how
+// long the store takes to make an append durable, and the Redis buses' drops and reconnects. One registry per server, so several
 // servers in one process (tests) do not mix their numbers.
 //
 // Rejections are counted from the log: every rejected input already writes exactly one
@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { LogFields, Logger } from './log'
 import type { RelayMetrics } from './relay/relay-room'
+import type { BusMetrics } from './signal-bus'
 
 export type Endpoint = 'signal' | 'relay'
 const ENDPOINTS: readonly Endpoint[] = ['signal', 'relay']
@@ -41,6 +42,8 @@ export class ServerMetrics {
   }
   private readonly rejected: Counter<'endpoint' | 'limit'>
   private readonly storeAppend: Histogram
+  private readonly busDropped: Counter<'bus'>
+  private readonly redisReconnects: Counter<'role'>
 
   constructor(sources: ServerMetricsSources) {
     const registers = [this.registry]
@@ -96,7 +99,29 @@ export class ServerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     })
+    this.busDropped = new Counter({
+      name: 'parley_bus_dropped_total',
+      help: 'Messages a Redis bus could not publish (Redis unavailable), by bus.',
+      labelNames: ['bus'],
+      registers,
+    })
+    this.redisReconnects = new Counter({
+      name: 'parley_redis_reconnects_total',
+      help: 'Redis bus connections back after being lost, by connection role.',
+      labelNames: ['role'],
+      registers,
+    })
+    // Present from the start (at 0), so a dashboard sees the series before the first outage.
+    for (const bus of ['signal', 'awareness']) this.busDropped.inc({ bus }, 0)
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' })
+  }
+
+  /** What a Redis bus (`signal` or `awareness`) reports. */
+  bus(bus: 'signal' | 'awareness'): BusMetrics {
+    return {
+      dropped: () => this.busDropped.inc({ bus }),
+      reconnected: (role) => this.redisReconnects.inc({ role }),
+    }
   }
 
   /** Counters for one endpoint's traffic. */

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { Logger } from './log'
+import type { BusMetrics } from './signal-bus'
 import { closeRedis, connectRedis, escapeKeyPart, type RedisConnection } from './redis-client'
 import type {
   AwarenessBus,
@@ -39,10 +40,16 @@ const QUERY_INTERVAL_MS = 5_000
 // or a reconnect storm loads a room on many instances at once. A query that arrives meanwhile is
 // answered at the end of the second; the asker listens already, so one answer serves them all.
 const ANSWER_INTERVAL_MS = 1_000
+// After an outage each instance publishes its clients' states and asks for the others' at once
+// on reconnecting, and once more this long after: the two instances' connections come back in
+// any order, and what one sent before the other listened again is lost. Both within the 3 s in
+// which presence must be back (docs/relay.md, "Redis"); clients would renew only within 15 s.
+const RESYNC_AGAIN_MS = 1_000
 
 export interface RedisAwarenessBusOptions {
   url: string
   logger: Logger
+  metrics?: BusMetrics
   /** Milliseconds, monotonic; injected so tests control the throttles' clock. */
   now?: () => number
 }
@@ -62,12 +69,14 @@ export class RedisAwarenessBus implements AwarenessBus {
   private readonly now: () => number
   private dropped = 0
   private closing: Promise<void> | undefined
+  private resyncTimer: NodeJS.Timeout | undefined
+  private publisher!: RedisConnection
+  /** Pub/sub needs a connection of its own; it queues (UN)SUBSCRIBEs through an outage. */
+  private subscriber!: RedisConnection
 
   private constructor(
-    private readonly publisher: RedisConnection,
-    /** Pub/sub needs a connection of its own; it queues (UN)SUBSCRIBEs through an outage. */
-    private readonly subscriber: RedisConnection,
     private readonly logger: Logger,
+    private readonly metrics: BusMetrics | undefined,
     now: (() => number) | undefined,
   ) {
     this.now = now ?? (() => performance.now())
@@ -75,20 +84,30 @@ export class RedisAwarenessBus implements AwarenessBus {
 
   static async open(options: RedisAwarenessBusOptions): Promise<RedisAwarenessBus> {
     const { url, logger } = options
-    const publisher = await connectRedis({ url, logger, role: 'awareness-pub' })
-    let subscriber: RedisConnection
+    const bus = new RedisAwarenessBus(logger, options.metrics, options.now)
+    const reconnected = (role: string) => () => {
+      options.metrics?.reconnected(role)
+      bus.resync()
+    }
+    bus.publisher = await connectRedis({
+      url,
+      logger,
+      role: 'awareness-pub',
+      onReconnected: reconnected('awareness-pub'),
+    })
     try {
-      subscriber = await connectRedis({
+      bus.subscriber = await connectRedis({
         url,
         logger,
         role: 'awareness-sub',
         queueWhileOffline: true,
+        onReconnected: reconnected('awareness-sub'),
       })
     } catch (error) {
-      await closeRedis(publisher)
+      await closeRedis(bus.publisher)
       throw error
     }
-    return new RedisAwarenessBus(publisher, subscriber, logger, options.now)
+    return bus
   }
 
   join(roomId: string, handlers: AwarenessChannelHandlers): AwarenessChannel {
@@ -145,10 +164,28 @@ export class RedisAwarenessBus implements AwarenessBus {
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      clearTimeout(this.resyncTimer)
       for (const entry of this.joined.values()) stopThrottles(entry)
       this.joined.clear()
       await Promise.all([closeRedis(this.subscriber), closeRedis(this.publisher)])
     })())
+  }
+
+  /**
+   * A connection is back after an outage: what changed meanwhile on either side was lost.
+   * Publishes this instance's states for every room and asks for the others', now and once
+   * more RESYNC_AGAIN_MS later (see there).
+   */
+  private resync(again = true): void {
+    if (this.closing) return
+    for (const entry of this.joined.values()) {
+      this.query(entry.roomId)
+      this.answer(entry)
+    }
+    if (!again) return
+    clearTimeout(this.resyncTimer)
+    this.resyncTimer = setTimeout(() => this.resync(false), RESYNC_AGAIN_MS)
+    this.resyncTimer.unref()
   }
 
   private query(roomId: string): void {
@@ -211,6 +248,7 @@ export class RedisAwarenessBus implements AwarenessBus {
   }
 
   private countDropped(): void {
+    this.metrics?.dropped()
     // One line per outage-ish burst, not one per message.
     if (this.dropped++ % 1000 === 0) {
       this.logger.warn('relay.awareness_dropped', {

@@ -20,15 +20,19 @@ export interface RedisConnectOptions {
    * writes a client waits on.
    */
   queueWhileOffline?: boolean
+  /** Called each time the connection is ready again after it was lost. */
+  onReconnected?: () => void
 }
 
 // Startup fails fast: 3 attempts ≈ 0.35 s, enough to ride out a Redis still binding its port,
 // short enough that a wrong URL is reported at once instead of hanging the start.
 const STARTUP_ATTEMPTS = 3
-// After startup, retry forever: 100 ms doubling to 5 s, so a Redis restart is noticed within
-// ~5 s while a long outage costs one connection attempt per 5 s per connection.
+// After startup, retry forever: 100 ms doubling to 2 s (with jitter, 1–2 s apart), so a Redis
+// restart is noticed within ~2 s — presence must be back within 3 s of an outage's end
+// (docs/relay.md, "Redis") — while a long outage costs a connection attempt (one TCP connect)
+// every 1–2 s per connection, a handful per instance.
 const BACKOFF_FIRST_MS = 100
-const BACKOFF_MAX_MS = 5_000
+const BACKOFF_MAX_MS = 2_000
 // Connecting to a reachable Redis takes milliseconds; a firewall that drops SYNs would
 // otherwise hold an attempt for the OS default (minutes).
 const CONNECT_TIMEOUT_MS = 5_000
@@ -79,8 +83,11 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
   })
   client.on('ready', () => {
     if (!started) return
-    if (down) logger.info('redis.reconnected', { role, url: where })
-    down = false
+    if (down) {
+      logger.info('redis.reconnected', { role, url: where })
+      down = false
+      options.onReconnected?.()
+    }
   })
   try {
     await client.connect()

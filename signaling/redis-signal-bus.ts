@@ -7,13 +7,14 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from './log'
 import { closeRedis, connectRedis, escapeKeyPart, type RedisConnection } from './redis-client'
-import type { SignalBus } from './signal-bus'
+import type { BusMetrics, SignalBus } from './signal-bus'
 
 export const SIGNAL_CHANNEL_PREFIX = 'parley:signal:'
 
 export interface RedisSignalBusOptions {
   url: string
   logger: Logger
+  metrics?: BusMetrics
 }
 
 export class RedisSignalBus implements SignalBus {
@@ -28,19 +29,32 @@ export class RedisSignalBus implements SignalBus {
     /** Pub/sub needs a connection of its own; it queues (UN)SUBSCRIBEs through an outage. */
     private readonly subscriber: RedisConnection,
     private readonly logger: Logger,
+    private readonly metrics: BusMetrics | undefined,
   ) {}
 
   static async open(options: RedisSignalBusOptions): Promise<RedisSignalBus> {
-    const { url, logger } = options
-    const publisher = await connectRedis({ url, logger, role: 'bus-pub' })
+    const { url, logger, metrics } = options
+    const reconnected = (role: string) => () => metrics?.reconnected(role)
+    const publisher = await connectRedis({
+      url,
+      logger,
+      role: 'bus-pub',
+      onReconnected: reconnected('bus-pub'),
+    })
     let subscriber: RedisConnection
     try {
-      subscriber = await connectRedis({ url, logger, role: 'bus-sub', queueWhileOffline: true })
+      subscriber = await connectRedis({
+        url,
+        logger,
+        role: 'bus-sub',
+        queueWhileOffline: true,
+        onReconnected: reconnected('bus-sub'),
+      })
     } catch (error) {
       await closeRedis(publisher)
       throw error
     }
-    return new RedisSignalBus(publisher, subscriber, logger)
+    return new RedisSignalBus(publisher, subscriber, logger, metrics)
   }
 
   onMessage(handler: (topic: string, text: string) => void): void {
@@ -95,6 +109,7 @@ export class RedisSignalBus implements SignalBus {
   }
 
   private countDropped(): void {
+    this.metrics?.dropped()
     // One line per outage-ish burst, not one per message.
     if (this.dropped++ % 1000 === 0) {
       this.logger.warn('signal.bus_dropped', { dropped: this.dropped, reason: 'Redis unavailable' })

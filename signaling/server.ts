@@ -72,11 +72,19 @@ export async function startParleyServer(
       // Loaded only when asked for, as the Redis store is: the Redis client alone is ~7 MB of
       // heap, which a server without Redis would carry (and mark at every full GC) for nothing.
       const { RedisSignalBus } = await import('./redis-signal-bus')
-      bus = await RedisSignalBus.open({ url: config.redisUrl, logger })
+      bus = await RedisSignalBus.open({
+        url: config.redisUrl,
+        logger,
+        metrics: metrics.bus('signal'),
+      })
       // Relay presence crosses instances like signaling does: pub/sub, nothing stored.
       if (config.relay) {
         const { RedisAwarenessBus } = await import('./redis-awareness-bus')
-        awarenessBus = await RedisAwarenessBus.open({ url: config.redisUrl, logger })
+        awarenessBus = await RedisAwarenessBus.open({
+          url: config.redisUrl,
+          logger,
+          metrics: metrics.bus('awareness'),
+        })
       }
     }
   } catch (error) {

@@ -15,3 +15,11 @@ export interface SignalBus {
   onMessage(handler: (topic: string, text: string) => void): void
   close(): Promise<void>
 }
+
+/** What a Redis bus reports; the server exposes it on `/metrics`. */
+export interface BusMetrics {
+  /** A message could not be published (Redis down). */
+  dropped(): void
+  /** One of its connections is back after it was lost (`role`: bus-pub, awareness-sub, …). */
+  reconnected(role: string): void
+}

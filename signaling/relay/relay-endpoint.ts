@@ -33,6 +33,8 @@ export interface RelayEndpointOptions {
   metrics?: RelayMetrics
   /** Shares each loaded room's presence with other instances (Redis mode). */
   awarenessBus?: AwarenessBus
+  /** Milliseconds, monotonic: the connection budgets' clock (tests move it). */
+  now?: () => number
 }
 
 interface OpenSocket extends Liveness {
@@ -62,6 +64,7 @@ export class RelayEndpoint {
       logger: options.logger,
       metrics: options.metrics,
       awarenessBus: options.awarenessBus,
+      now: options.now,
     })
     this.wss = new WebSocketServer({
       noServer: true,

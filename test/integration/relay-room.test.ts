@@ -12,7 +12,7 @@ import { RelayHub } from '../../signaling/relay/relay-hub'
 import type { RelayConnection, RelayPeer } from '../../signaling/relay/relay-room'
 import type { LogRecord } from '../support/server-harness'
 import { MemoryRoomStore } from '../support/relay-memory-store'
-import { newRoom, syncUpdateFrame } from '../support/relay-client'
+import { newRoom, syncStep1Frame, syncUpdateFrame } from '../support/relay-client'
 
 const WAIT = { timeout: 5_000, interval: 5 }
 
@@ -22,9 +22,12 @@ type Received =
 
 class FakePeer implements RelayPeer {
   readonly received: Received[] = []
+  /** Every message as sent, the very objects. */
+  readonly messages: Uint8Array[] = []
   closedWith: { code: number; reason: string } | undefined
   bufferedAmount = 0
   send(message: Uint8Array): void {
+    this.messages.push(message)
     const decoder = decoding.createDecoder(message)
     const type = decoding.readVarUint(decoder)
     if (type !== 0) return void this.received.push({ kind: 'awareness' })
@@ -275,6 +278,30 @@ describe('RelayRoom', () => {
     const reloaded = new Y.Doc()
     for (const update of stored.updates) Y.applyUpdate(reloaded, update)
     expect(reloaded.getArray('messages').length).toBe(writes)
+  })
+
+  it('answers newcomers from one pre-encoded state, encoded again only after a change', async () => {
+    const { join } = setup()
+    const alice = await join()
+    alice.write('before')
+    await nextTurn()
+    const bob = await join()
+    const carol = await join()
+    const step2 = (member: { peer: FakePeer }) => member.peer.messages.at(-1)
+    bob.connection.receive(syncStep1Frame())
+    carol.connection.receive(syncStep1Frame())
+    // The same message object: encoded once, and framed once by the endpoint's frame writer.
+    expect(step2(carol)).toBe(step2(bob))
+    const view = new Y.Doc()
+    Y.applyUpdate(view, (bob.peer.of('step2').at(-1) as UpdateMessage).update)
+    expect(view.getArray('messages').toArray()).toEqual(['before'])
+    alice.write('after')
+    await nextTurn()
+    bob.connection.receive(syncStep1Frame())
+    expect(step2(bob)).not.toBe(step2(carol))
+    const later = new Y.Doc()
+    Y.applyUpdate(later, (bob.peer.of('step2').at(-1) as UpdateMessage).update)
+    expect(later.getArray('messages').toArray()).toEqual(['before', 'after'])
   })
 
   it('sends idle connections a keepalive each sweep, and busy ones nothing extra', async () => {

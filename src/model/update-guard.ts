@@ -1,14 +1,18 @@
-// Bounds what decoding a client's Yjs update can cost before Y.applyUpdate sees it. Yjs trusts
-// the counts in an update's header: `readClientsStructRefs` allocates `new Array(count)` before
-// reading a single struct, so a 7-byte update claiming 2^24 structs allocates ~134 MB and takes
-// ~60–120 ms (measured, yjs 13.6.33, Node 20), and a delete set with overlapping ranges makes
-// applying it walk the same structs once per range. This walks the V1 encoding once, in time
-// linear in its bytes and without materializing structs, and refuses:
+// Bounds what decoding an untrusted Yjs update can cost before Y.applyUpdate sees it. It lives in
+// model/ and imports lib0 only, so the relay (signaling/) and the browsers check updates alike.
+// Yjs trusts the counts in an update's header: `readClientsStructRefs` allocates
+// `new Array(count)` before reading a single struct, so a 7-byte update claiming 2^24 structs
+// allocates ~134 MB and takes ~60–120 ms (measured, yjs 13.6.33, Node 20), and a delete set with
+// overlapping ranges makes applying it walk the same structs once per range. This walks the V1
+// encoding once, in time linear in its bytes and without materializing structs, and refuses:
 //   - any count larger than the bytes left to hold it (each counted entry takes ≥ 1 byte),
 //   - unknown struct or content kinds, strings that are not UTF-8 and JSON that does not
 //     parse (Yjs would throw on them half-way through reading),
-//   - delete ranges that overlap or go backwards within a client (Yjs writes them sorted and
-//     merged), or clocks past 2^53,
+//   - delete ranges that are empty, overlap or go backwards within a client (Yjs writes them
+//     sorted and merged), or clocks past 2^53,
+//   - a struct that refers (origin, right origin, parent) to its own client's clock at or
+//     after its own: Yjs looks such a reference up without checking and throws half-way,
+//     with part of the update integrated,
 //   - truncated input and trailing bytes.
 // Whatever passes reads back without error in Yjs' own reader. Decoding still costs ~400 bytes
 // of heap per struct (measured: 200,000 five-byte Items, 1 MB on the wire, retain 76 MB), so the
@@ -75,75 +79,80 @@ function readStructs(decoder: decoding.Decoder): number {
   const clients = readCount(decoder, 'clients')
   for (let c = 0; c < clients; c++) {
     const structs = readCount(decoder, 'structs')
-    decoding.readVarUint(decoder) // client
-    decoding.readVarUint(decoder) // first clock
-    for (let s = 0; s < structs; s++) readStruct(decoder)
+    const client = decoding.readVarUint(decoder)
+    let clock = decoding.readVarUint(decoder)
+    for (let s = 0; s < structs; s++) clock += readStruct(decoder, client, clock)
     total += structs
   }
   return total
 }
 
-function readStruct(decoder: decoding.Decoder): void {
+/** Reads one struct of `client` at `clock`; returns its length (the clocks it takes). */
+function readStruct(decoder: decoding.Decoder, client: number, clock: number): number {
   const info = readByte(decoder)
   const kind = info & BITS5
-  if (kind === Content.GC || info === Content.SKIP) {
-    decoding.readVarUint(decoder) // length
-    return
+  if (kind === Content.GC || info === Content.SKIP) return decoding.readVarUint(decoder)
+  // A client refers only to what it wrote before (Yjs never looks for its own later clocks,
+  // and throws half-way through integrating when one is missing).
+  const own = (id: { client: number; clock: number }) => {
+    if (id.client === client && id.clock >= clock) {
+      throw new Refusal(`struct ${client}:${clock} refers to its own later clock ${id.clock}`)
+    }
   }
-  if ((info & BIT8) !== 0) readId(decoder) // origin
-  if ((info & BIT7) !== 0) readId(decoder) // right origin
+  if ((info & BIT8) !== 0) own(readId(decoder)) // origin
+  if ((info & BIT7) !== 0) own(readId(decoder)) // right origin
   if ((info & (BIT7 | BIT8)) === 0) {
     const parentIsKey = decoding.readVarUint(decoder) === 1
     if (parentIsKey) readString(decoder)
-    else readId(decoder)
+    else own(readId(decoder))
     if ((info & BIT6) !== 0) readString(decoder) // parentSub
   }
-  readContent(decoder, kind)
+  return readContent(decoder, kind)
 }
 
-function readContent(decoder: decoding.Decoder, kind: number): void {
+/** Reads an item's content; returns its length as Yjs counts it (ContentX.getLength). */
+function readContent(decoder: decoding.Decoder, kind: number): number {
   switch (kind) {
     case Content.DELETED:
-      decoding.readVarUint(decoder)
-      return
+      return decoding.readVarUint(decoder)
     case Content.JSON: {
       const count = readCount(decoder, 'JSON values')
       for (let i = 0; i < count; i++) {
         const text = decoding.readVarString(decoder)
         if (text !== 'undefined') parseJson(text)
       }
-      return
+      return count
     }
     case Content.BINARY:
       decoding.readVarUint8Array(decoder)
-      return
+      return 1
     case Content.STRING:
-      readString(decoder)
-      return
+      // UTF-16 code units, as Yjs counts a string's clocks.
+      return decoding.readVarString(decoder).length
     case Content.EMBED:
       parseJson(decoding.readVarString(decoder))
-      return
+      return 1
     case Content.FORMAT:
       readString(decoder) // key
       parseJson(decoding.readVarString(decoder))
-      return
+      return 1
     case Content.TYPE: {
       const typeRef = decoding.readVarUint(decoder)
       if (typeRef > MAX_TYPE_REF) throw new Refusal(`unknown type ref ${typeRef}`)
       if (NAMED_TYPE_REFS.has(typeRef)) readString(decoder)
-      return
+      return 1
     }
     case Content.ANY: {
       const count = readCount(decoder, 'Any values')
       for (let i = 0; i < count; i++) readAny(decoder)
-      return
+      return count
     }
     case Content.DOC: {
       readString(decoder) // guid
       // Yjs spreads the options into a new Y.Doc's and reads fields of them: an object or bust.
       const options = readAny(decoder)
       if (typeof options !== 'object' || options === null) throw new Refusal('subdoc options')
-      return
+      return 1
     }
     default:
       throw new Refusal(`unknown content kind ${kind}`)
@@ -163,6 +172,8 @@ function readDeleteSet(decoder: decoding.Decoder): number {
       const clock = decoding.readVarUint(decoder)
       const length = decoding.readVarUint(decoder)
       if (clock < end) throw new Refusal('delete ranges overlap or are out of order')
+      // Yjs never writes an empty range, and throws re-encoding one it holds back.
+      if (length === 0) throw new Refusal('empty delete range')
       if (clock + length > Number.MAX_SAFE_INTEGER) throw new Refusal('delete range past 2^53')
       end = clock + length
     }
@@ -180,9 +191,8 @@ function readCount(decoder: decoding.Decoder, what: string): number {
   return count
 }
 
-function readId(decoder: decoding.Decoder): void {
-  decoding.readVarUint(decoder) // client
-  decoding.readVarUint(decoder) // clock
+function readId(decoder: decoding.Decoder): { client: number; clock: number } {
+  return { client: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder) }
 }
 
 function readByte(decoder: decoding.Decoder): number {
