@@ -15,11 +15,16 @@ export const MAX_MESSAGE_CHARS = 4000
 /** Envelope ceiling: MAX_MESSAGE_CHARS at 3 UTF-8 bytes each, plus headroom for the payload's
  * small JSON frame and the envelope header, nonce and tag. Anything larger is hostile. */
 export const MAX_ENVELOPE_BYTES = MAX_MESSAGE_CHARS * 3 + 1024
-/** Ids are 16 random bytes in base64url: 128 bits make collisions between honest peers moot. */
-const MESSAGE_ID = /^[A-Za-z0-9_-]{22}$/
+/** Ids are 16 random bytes in base64url: 128 bits make collisions between honest peers moot.
+ * Author key ids are 16 bytes of a hash, written the same way. */
+const ID_16_BYTES = /^[A-Za-z0-9_-]{22}$/
 
 export function isMessageId(value: string): boolean {
-  return MESSAGE_ID.test(value)
+  return ID_16_BYTES.test(value)
+}
+
+export function isKeyId(value: string): boolean {
+  return ID_16_BYTES.test(value)
 }
 
 export interface MessageRecord {

@@ -1,5 +1,7 @@
-// The operations people perform on a room, each one Yjs transaction so a peer never sees half
-// of it. Signing and encryption happen before these calls; this module only stores records.
+// The room document's boundary: every value read from it passes a check here (key shape, Yjs
+// type, size, layout — docs/document-model.md), and the operations people perform on a room
+// are written here, each one Yjs transaction so a peer never sees half of it. Signing and
+// encryption happen before these calls; this module only stores and reads records.
 import * as Y from 'yjs'
 import { roomMaps, ROOM_DOC_FORMAT, type RoomMaps } from './schema'
 import {
@@ -7,12 +9,35 @@ import {
   encodeMember,
   encodeMessage,
   encodeTombstone,
+  isKeyId,
   isMessageId,
+  parseEdit,
+  parseMember,
+  parseMessage,
+  parseMessageKey,
+  parseTombstone,
   type EditRecord,
   type MemberRecord,
+  type MessageKey,
   type MessageRecord,
+  type Parsed,
   type TombstoneRecord,
 } from './records'
+
+/** The maps that hold records, each with the key shape and parser its values must pass. */
+export type RecordMap = 'messages' | 'edits' | 'tombstones' | 'members'
+
+const recordRules: Record<
+  RecordMap,
+  { isKey: (key: string) => boolean; parse: (value: unknown) => Parsed<unknown> }
+> = {
+  messages: { isKey: isMessageId, parse: parseMessage },
+  edits: { isKey: isMessageId, parse: parseEdit },
+  tombstones: { isKey: isMessageId, parse: parseTombstone },
+  members: { isKey: isKeyId, parse: parseMember },
+}
+
+const badKey: Parsed<never> = { ok: false, reason: 'key is not an id' }
 
 /** Typed transaction origin of this browser's own writes, so observers can tell echoes apart. */
 export const LOCAL_ORIGIN = Object.freeze({ kind: 'parley-local' as const })
@@ -28,6 +53,56 @@ export class RoomDocument {
   get formatVersion(): number | undefined {
     const value = this.maps.meta.get('format')
     return typeof value === 'number' ? value : undefined
+  }
+
+  /** A record read at the boundary: undefined when the map holds nothing under `key`, else
+   * the record or why the value is not one (a Yjs type, a string, a number, bytes that do
+   * not parse, a key that is not an id). Never throws, whatever a peer wrote. */
+  message(id: string): Parsed<MessageRecord> | undefined {
+    return this.read('messages', id, parseMessage)
+  }
+
+  /** The message's sort key without copying its bytes (the whole record is still checked). */
+  messageKey(id: string): Parsed<MessageKey> | undefined {
+    return this.read('messages', id, parseMessageKey)
+  }
+
+  edit(id: string): Parsed<EditRecord> | undefined {
+    return this.read('edits', id, parseEdit)
+  }
+
+  tombstone(id: string): Parsed<TombstoneRecord> | undefined {
+    return this.read('tombstones', id, parseTombstone)
+  }
+
+  member(keyId: string): Parsed<MemberRecord> | undefined {
+    return this.read('members', keyId, parseMember)
+  }
+
+  /** The keys of a map that have the shape of its ids; others can never name a record. */
+  *idsOf(map: RecordMap): IterableIterator<string> {
+    const { isKey } = recordRules[map]
+    for (const key of this.maps[map].keys()) if (isKey(key)) yield key
+  }
+
+  /** The stored bytes under `key` if they read as a valid record of that map, for copying
+   * into another document (recent-records): nothing else is ever copied. */
+  validBytes(map: RecordMap, key: string): Uint8Array | undefined {
+    const value = this.maps[map].get(key)
+    if (!(value instanceof Uint8Array)) return undefined
+    const { isKey, parse } = recordRules[map]
+    return isKey(key) && parse(value).ok ? value : undefined
+  }
+
+  private read<T>(
+    map: RecordMap,
+    key: string,
+    parse: (value: unknown) => Parsed<T>,
+  ): Parsed<T> | undefined {
+    const values = this.maps[map]
+    if (!values.has(key)) return undefined
+    if (!recordRules[map].isKey(key)) return badKey
+    return parse(values.get(key))
   }
 
   /** The Yjs id (writer client, clock) of a message's record: what delivery is tracked by. */
