@@ -181,8 +181,10 @@ export class Timeline {
   }
 
   private markAll(): void {
-    for (const id of this.room.idsOf('messages')) this.dirty.add(id)
-    for (const id of this.room.idsOf('tombstones')) this.dirty.add(id)
+    // Every key: reading it checks its shape (a key that is no id counts as malformed).
+    const { messages, tombstones } = this.room.maps
+    for (const id of messages.keys()) this.dirty.add(id)
+    for (const id of tombstones.keys()) this.dirty.add(id)
   }
 
   private applyChanges(): void {
