@@ -1,8 +1,9 @@
 // The room's member directory: verified public keys and decrypted display names, keyed by
 // author key id. A member entry counts only if its key id is the hash of its public key and it
-// is signed by that key, so nobody can claim another person's key id.
+// is signed by that key, so nobody can claim another person's key id. Entries are read through
+// RoomDocument's checked accessors (docs/document-model.md).
 import type * as Y from 'yjs'
-import { memberSigningBytes, parseMember, type RoomDocument } from '../model'
+import { memberSigningBytes, type RoomDocument } from '../model'
 import { parseMemberPayload } from '../model/payload'
 import { bytesEqual, keyIdOf, openEnvelope, toBase64Url, verify, type RoomKeys } from '../crypto'
 import { Listeners } from '../lib/listeners'
@@ -26,7 +27,7 @@ export class MemberDirectory {
   ) {
     this.observer = (event) => event.keysChanged.forEach((keyId: string) => this.load(keyId))
     room.maps.members.observe(this.observer)
-    for (const keyId of room.maps.members.keys()) this.load(keyId)
+    for (const keyId of room.idsOf('members')) this.load(keyId)
   }
 
   get(keyId: string): Member | undefined {
@@ -47,7 +48,7 @@ export class MemberDirectory {
     next.maps.members.observe(this.observer)
     for (const keyId of [...this.members.keys()])
       if (!next.maps.members.has(keyId)) this.members.delete(keyId)
-    for (const keyId of next.maps.members.keys()) this.load(keyId)
+    for (const keyId of next.idsOf('members')) this.load(keyId)
     this.changed.emit()
   }
 
@@ -61,7 +62,9 @@ export class MemberDirectory {
   }
 
   private load(keyId: string): void {
-    const work = this.verify(keyId).then((member) => {
+    // A verification that fails for any reason (a key WebCrypto refuses) counts as no member.
+    const verified = this.verify(keyId).catch(() => undefined)
+    const work = verified.then((member) => {
       if (this.pending.get(keyId) !== work) return
       this.pending.delete(keyId)
       if (member) this.members.set(keyId, member)
@@ -72,8 +75,8 @@ export class MemberDirectory {
   }
 
   private async verify(keyId: string): Promise<Member | undefined> {
-    const parsed = parseMember(this.room.maps.members.get(keyId))
-    if (!parsed.ok) return undefined
+    const parsed = this.room.member(keyId)
+    if (!parsed?.ok) return undefined
     const record = parsed.value
     const expectedId = await keyIdOf(record.publicKey)
     if (toBase64Url(expectedId) !== keyId) return undefined

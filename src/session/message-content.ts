@@ -34,6 +34,9 @@ export type ResolvedEntry =
   | { readonly kind: 'deleted' }
   | { readonly kind: 'anomaly'; readonly reason: string }
 
+/** What a row says when its entry cannot be shown as a message. */
+export const CANNOT_SHOW = 'This message could not be shown.'
+
 interface CacheSlot {
   readonly generation: number
   readonly result: Promise<ResolvedEntry>
@@ -63,10 +66,13 @@ export class MessageContentResolver {
     const slot = this.cache.get(entry)
     const stale = slot && slot.generation !== this.generation && this.mayImprove(entry)
     if (slot && !stale) return slot.result
-    const result = this.compute(entry).then((resolved) => {
-      this.settled.set(entry, resolved)
-      return resolved
-    })
+    // Total: whatever a record holds, a row gets an answer (docs/document-model.md).
+    const result = this.compute(entry)
+      .catch((): ResolvedEntry => ({ kind: 'anomaly', reason: CANNOT_SHOW }))
+      .then((resolved) => {
+        this.settled.set(entry, resolved)
+        return resolved
+      })
     this.cache.set(entry, { generation: this.generation, result })
     return result
   }
@@ -77,6 +83,7 @@ export class MessageContentResolver {
   }
 
   private async compute(entry: TimelineEntry): Promise<ResolvedEntry> {
+    if (entry.anomaly) return { kind: 'anomaly', reason: `${CANNOT_SHOW} ${entry.anomaly}` }
     if (entry.state === 'vanished')
       return { kind: 'anomaly', reason: 'This message was removed without a valid delete.' }
     // Read once: the timeline decodes records from the document on each access.

@@ -3,9 +3,11 @@
 // records as the document holds them — still encrypted and signed, checked again when shown —
 // with their edits, tombstones and their authors' member entries, as the update of a small
 // Yjs document of the same layout. Timeline and member directory read it like the room itself
-// until the room has loaded (Timeline.rebase, MemberDirectory.rebase).
+// until the room has loaded (Timeline.rebase, MemberDirectory.rebase). Only values that read
+// as valid records are copied (RoomDocument.validBytes, docs/document-model.md): a Yjs type, a
+// string or a number where a record belongs stays behind.
 import * as Y from 'yjs'
-import { RoomDocument, type RoomMaps } from '../model'
+import { RoomDocument, type RecordMap } from '../model'
 import type { TimelineEntry } from './timeline'
 
 /** A tall window shows about 25 messages; twice that covers scrolling up a little. */
@@ -17,17 +19,19 @@ export function encodeRecentRecords(
   entries: readonly TimelineEntry[],
 ): Uint8Array {
   const recent = new RoomDocument(new Y.Doc())
-  const from = room.maps
-  const to = recent.maps
-  recent.doc.transact(() => {
-    for (const entry of entries.slice(-RECENT_MESSAGES)) {
-      copy(from, to, 'messages', entry.id)
-      copy(from, to, 'edits', entry.id)
-      copy(from, to, 'tombstones', entry.id)
-      copy(from, to, 'members', entry.key.author)
-    }
-  })
-  return Y.encodeStateAsUpdate(recent.doc)
+  try {
+    recent.doc.transact(() => {
+      for (const entry of entries.slice(-RECENT_MESSAGES)) {
+        copy(room, recent, 'messages', entry.id)
+        copy(room, recent, 'edits', entry.id)
+        copy(room, recent, 'tombstones', entry.id)
+        copy(room, recent, 'members', entry.key.author)
+      }
+    })
+    return Y.encodeStateAsUpdate(recent.doc)
+  } finally {
+    recent.doc.destroy()
+  }
 }
 
 /** The stored newest messages as a document to read from; undefined if they do not decode
@@ -43,7 +47,7 @@ export function decodeRecentRecords(update: Uint8Array): RoomDocument | undefine
   return new RoomDocument(doc)
 }
 
-function copy(from: RoomMaps, to: RoomMaps, map: keyof RoomMaps, key: string): void {
-  const value = from[map].get(key)
-  if (value !== undefined && !to[map].has(key)) to[map].set(key, value)
+function copy(from: RoomDocument, to: RoomDocument, map: RecordMap, key: string): void {
+  const bytes = from.validBytes(map, key)
+  if (bytes !== undefined && !to.maps[map].has(key)) to.maps[map].set(key, bytes)
 }

@@ -1,20 +1,19 @@
 // The room's display order: an index of every message, tombstone and anomaly sorted by HLC.
 // It is built from the cleartext parts of records only (stamp, author, id), so a room of
 // 100,000 messages is ordered without decrypting anything; content is opened on demand
-// (message-content.ts) for what is on screen.
+// (message-content.ts) for what is on screen. Every value is read through RoomDocument's
+// checked accessors (docs/document-model.md), so nothing a peer writes can make it throw.
 import type * as Y from 'yjs'
 import {
   compareSortKeys,
   isFromTheFuture,
-  parseEdit,
   parseMessage,
-  parseMessageKey,
-  parseTombstone,
+  stampAnomaly,
   type EditRecord,
   type Hlc,
   type MessageRecord,
+  type RecordMap,
   type RoomDocument,
-  type RoomMaps,
   type SortKey,
   type TombstoneRecord,
 } from '../model'
@@ -42,6 +41,9 @@ export interface TimelineEntry {
   readonly removedRecord?: MessageRecord
   /** Stamped further ahead than our clock allows: shown in place, but flagged. */
   readonly fromTheFuture: boolean
+  /** Why this entry's stamp cannot be taken as a time (far in the future, counter out of
+   * range: model/hlc.ts stampAnomaly); its row is then an anomaly, still in its place. */
+  readonly anomaly: string | undefined
 }
 
 /**
@@ -52,13 +54,14 @@ export interface TimelineEntry {
  */
 class Entry implements TimelineEntry, SortKey {
   constructor(
-    private readonly maps: RoomMaps,
+    private readonly room: RoomDocument,
     readonly id: string,
     readonly wall: number,
     readonly counter: number,
     readonly author: string,
     readonly state: EntryState,
     readonly fromTheFuture: boolean,
+    readonly anomaly: string | undefined,
     readonly tombstone: TombstoneRecord | undefined,
     readonly removedRecord: MessageRecord | undefined,
   ) {}
@@ -68,15 +71,14 @@ class Entry implements TimelineEntry, SortKey {
   }
 
   get record(): MessageRecord | undefined {
-    if (this.state === 'vanished' || !this.maps.messages.has(this.id)) return undefined
-    const parsed = parseMessage(this.maps.messages.get(this.id))
-    return parsed.ok && this.isKeyOf(parsed.value) ? parsed.value : undefined
+    if (this.state === 'vanished') return undefined
+    const parsed = this.room.message(this.id)
+    return parsed?.ok && this.isKeyOf(parsed.value) ? parsed.value : undefined
   }
 
   get edit(): EditRecord | undefined {
-    if (!this.maps.edits.has(this.id)) return undefined
-    const parsed = parseEdit(this.maps.edits.get(this.id))
-    return parsed.ok ? parsed.value : undefined
+    const parsed = this.room.edit(this.id)
+    return parsed?.ok ? parsed.value : undefined
   }
 
   private isKeyOf(record: MessageRecord): boolean {
@@ -137,12 +139,12 @@ export class Timeline {
    * what is on screen stays resolved; entries the new document lacks go without a trace.
    */
   rebase(next: RoomDocument): void {
-    const previous = this.room.maps
+    const previous = this.room
     this.unobserve()
     this.room = next
     this.observe()
     for (const id of [...this.byId.keys()])
-      if (!sameRecords(previous, next.maps, id)) this.byId.delete(id)
+      if (!sameRecords(previous, next, id)) this.byId.delete(id)
     this.sorted = [...this.byId.values()].sort((a, b) => compareSortKeys(a.key, b.key))
     this.markAll()
     for (const id of this.byId.keys()) this.dirty.delete(id)
@@ -179,6 +181,7 @@ export class Timeline {
   }
 
   private markAll(): void {
+    // Every key: reading it checks its shape (a key that is no id counts as malformed).
     const { messages, tombstones } = this.room.maps
     for (const id of messages.keys()) this.dirty.add(id)
     for (const id of tombstones.keys()) this.dirty.add(id)
@@ -211,11 +214,10 @@ export class Timeline {
     before: TimelineEntry | undefined,
     removedBytes: unknown,
   ): TimelineEntry | undefined {
-    const { maps } = this.room
-    const tombstone = maps.tombstones.has(id) ? parseTombstone(maps.tombstones.get(id)) : undefined
+    const tombstone = this.room.tombstone(id)
     const stone = tombstone?.ok ? tombstone.value : undefined
-    if (maps.messages.has(id)) {
-      const parsed = parseMessageKey(maps.messages.get(id))
+    const parsed = this.room.messageKey(id)
+    if (parsed) {
       if (!parsed.ok) {
         this.malformed++
         return before
@@ -230,13 +232,14 @@ export class Timeline {
     if (before) {
       const key = before.key
       return new Entry(
-        maps,
+        this.room,
         id,
         key.wall,
         key.counter,
         key.author,
         'vanished',
         before.fromTheFuture,
+        before.anomaly,
         before.tombstone,
         removedRecord,
       )
@@ -252,16 +255,17 @@ export class Timeline {
     tombstone: TombstoneRecord | undefined,
     removedRecord: MessageRecord | undefined,
   ): Entry {
-    const future = isFromTheFuture(stamp, this.now())
+    const now = this.now()
     const authorId = this.authorId(author)
     return new Entry(
-      this.room.maps,
+      this.room,
       id,
       stamp.wall,
       stamp.counter,
       authorId,
       state,
-      future,
+      isFromTheFuture(stamp, now),
+      stampAnomaly(stamp, now),
       tombstone,
       removedRecord,
     )
@@ -298,11 +302,14 @@ export class Timeline {
   }
 }
 
-function sameRecords(a: RoomMaps, b: RoomMaps, id: string): boolean {
-  return (['messages', 'edits', 'tombstones'] as const).every((map) => {
-    const x = a[map].get(id)
-    const y = b[map].get(id)
-    if (x instanceof Uint8Array && y instanceof Uint8Array) return bytesEqual(x, y)
+const ENTRY_MAPS: readonly RecordMap[] = ['messages', 'edits', 'tombstones']
+
+/** Both documents hold the same valid records (or none) for this id. */
+function sameRecords(a: RoomDocument, b: RoomDocument, id: string): boolean {
+  return ENTRY_MAPS.every((map) => {
+    const x = a.validBytes(map, id)
+    const y = b.validBytes(map, id)
+    if (x && y) return bytesEqual(x, y)
     return x === undefined && y === undefined
   })
 }

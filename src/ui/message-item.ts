@@ -1,13 +1,16 @@
 // One row of the room: author (name, colour, fingerprint), time, text, "(edited)",
 // "sent offline", delivery state for our own messages, and edit/delete for their author.
-// Content is resolved (decrypted, verified) on demand when the row is rendered.
+// Content is resolved (decrypted, verified) on demand when the row is rendered. A row that
+// cannot be rendered shows "This message could not be shown" instead of throwing
+// (docs/document-model.md "Rendering").
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import type { DeliveryState } from '../session/delivery'
 import type { TimelineEntry } from '../session/timeline'
-import type { ResolvedEntry } from '../session/message-content'
+import { CANNOT_SHOW, type ResolvedEntry } from '../session/message-content'
 import { baseStyles } from './styles'
+import { isoTime, timeLabel } from './time-labels'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
 
@@ -19,7 +22,12 @@ const deliveryLabel: Record<DeliveryState, string> = {
   delivered: 'delivered',
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+/** The row of an entry that could not be rendered: named, so it is found and read out. */
+export function renderUnshowable() {
+  return html`<article data-state="unshowable" aria-label=${CANNOT_SHOW}>
+    <p class="text placeholder warn">${CANNOT_SHOW}</p>
+  </article>`
+}
 
 @customElement('parley-message')
 export class ParleyMessage extends LitElement {
@@ -105,6 +113,15 @@ export class ParleyMessage extends LitElement {
   }
 
   override render() {
+    try {
+      return this.renderEntry()
+    } catch (error) {
+      console.error('message: this row could not be rendered', error)
+      return renderUnshowable()
+    }
+  }
+
+  private renderEntry() {
     const entry = this.entry
     const mine = entry.key.author === this.session.myKeyId
     const resolved = this.resolved
@@ -115,13 +132,14 @@ export class ParleyMessage extends LitElement {
         class=${mine ? 'mine' : ''}
         data-id=${entry.id}
         data-state=${resolved?.kind ?? 'loading'}
+        aria-label=${resolved?.kind === 'anomaly' ? resolved.reason : nothing}
       >
         <header>
           <span class="author" style="color: ${colourOf(entry.key.author)}">${name}</span>
           <span class="muted" title="Key fingerprint">${fingerprint(entry.key.author)}</span>
-          <time class="muted" datetime=${new Date(entry.key.wall).toISOString()}>
-            ${timeFormat.format(entry.key.wall)}
-          </time>
+          <time class="muted" datetime=${isoTime(entry.key.wall)}
+            >${timeLabel(entry.key.wall)}</time
+          >
         </header>
         ${this.renderBody(resolved, mine)}
       </article>

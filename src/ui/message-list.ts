@@ -1,5 +1,7 @@
 // The room's messages, virtualized so a room of 100,000 renders only what is on screen, with a
-// separator per day. Follows the newest message while the reader is at the bottom.
+// separator per day. Follows the newest message while the reader is at the bottom. Rendering
+// is total: a row that cannot render shows as an anomaly and the list goes on
+// (docs/document-model.md "Rendering").
 import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
 import '@lit-labs/virtualizer'
@@ -7,25 +9,20 @@ import type { LitVirtualizer } from '@lit-labs/virtualizer'
 import type { RoomSession } from '../session/room-session'
 import type { TimelineEntry } from '../session/timeline'
 import { baseStyles } from './styles'
-import './message-item'
+import { dayKey, dayLabel } from './time-labels'
+import { renderUnshowable } from './message-item'
 
 type Row =
   { kind: 'day'; key: string; label: string } | { kind: 'entry'; key: string; entry: TimelineEntry }
-
-const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' })
-
-function dayOf(wall: number): string {
-  const d = new Date(wall)
-  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`
-}
 
 export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
   const rows: Row[] = []
   let lastDay = ''
   for (const entry of entries) {
-    const day = dayOf(entry.key.wall)
+    const day = dayKey(entry.key.wall)
     if (day !== lastDay) {
-      rows.push({ kind: 'day', key: `day:${day}`, label: dayFormat.format(entry.key.wall) })
+      // Entries are in time order, so each day (and 'no-date', past every real one) is one run.
+      rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(entry.key.wall) })
       lastDay = day
     }
     rows.push({ kind: 'entry', key: entry.id, entry })
@@ -93,11 +90,20 @@ export class ParleyMessageList extends LitElement {
       aria-label="Messages"
       .items=${this.rows}
       .keyFunction=${(row: Row) => row.key}
-      .renderItem=${(row: Row) =>
-        row.kind === 'day'
-          ? html`<div class="day" role="separator">${row.label}</div>`
-          : html`<parley-message .entry=${row.entry} .session=${this.session}></parley-message>`}
+      .renderItem=${this.renderRow}
     ></lit-virtualizer>`
+  }
+
+  /** One row; a row that throws becomes an anomaly row instead of taking the list down. */
+  private readonly renderRow = (row: Row) => {
+    try {
+      return row.kind === 'day'
+        ? html`<div class="day" role="separator">${row.label}</div>`
+        : html`<parley-message .entry=${row.entry} .session=${this.session}></parley-message>`
+    } catch (error) {
+      console.error('message list: a row could not be rendered', error)
+      return renderUnshowable()
+    }
   }
 
   override updated(): void {

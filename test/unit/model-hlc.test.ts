@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import {
+  FAR_FUTURE_MS,
   HybridClock,
   MAX_CLOCK_SKEW_MS,
+  MAX_HLC_COUNTER,
   compareSortKeys,
   isFromTheFuture,
+  stampAnomaly,
   type SortKey,
 } from '../../src/model'
 
@@ -45,10 +48,31 @@ describe('HybridClock', () => {
     expect(isFromTheFuture({ wall: 10_000 + MAX_CLOCK_SKEW_MS, counter: 0 }, 10_000)).toBe(false)
   })
 
+  it('keeps its counter in range: a hostile counter is ignored, a full one moves the wall', () => {
+    const { clock } = clockAt(10_000)
+    clock.observe({ wall: 10_000, counter: 2 ** 53 - 1 })
+    expect(clock.next()).toEqual({ wall: 10_000, counter: 0 })
+    clock.observe({ wall: 10_000, counter: MAX_HLC_COUNTER })
+    expect(clock.next()).toEqual({ wall: 10_001, counter: 0 })
+  })
+
   it('ignores older observed stamps', () => {
     const { clock } = clockAt(10_000)
     clock.observe({ wall: 3, counter: 9 })
     expect(clock.next()).toEqual({ wall: 10_000, counter: 0 })
+  })
+})
+
+describe('stampAnomaly', () => {
+  it('takes a day ahead as a drifting clock, beyond it or an absurd counter as an anomaly', () => {
+    const now = 1_700_000_000_000
+    expect(stampAnomaly({ wall: now + FAR_FUTURE_MS, counter: MAX_HLC_COUNTER }, now)).toBe(
+      undefined,
+    )
+    expect(stampAnomaly({ wall: 0, counter: 0 }, now)).toBe(undefined)
+    expect(stampAnomaly({ wall: now + FAR_FUTURE_MS + 1, counter: 0 }, now)).toMatch(/future/)
+    expect(stampAnomaly({ wall: 2 ** 53 - 1, counter: 0 }, now)).toMatch(/future/)
+    expect(stampAnomaly({ wall: now, counter: MAX_HLC_COUNTER + 1 }, now)).toMatch(/range/)
   })
 })
 
