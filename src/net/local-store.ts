@@ -1,112 +1,66 @@
 // The room's copy in this browser: an IndexedDB database named after the room, loaded before
-// any network so a room renders from local data first (DESIGN §4), and deleted completely
-// when leaving. Also keeps this browser's Yjs client id for the room (client-id-lease.ts).
+// any network so a room renders from local data first (DESIGN §4), written in one awaited
+// transaction per event-loop turn, compacted geometrically, deleted completely when leaving.
+// Layout, policy and failure handling: docs/local-storage.md.
 //
-// y-indexeddb's IndexeddbPersistence opens the database, owns its layout (object store
-// `updates`: Yjs updates under auto-increment keys, the lowest usually a snapshot of the whole
-// document; store `custom`: here the client-id lease) and loads it (patched to skip corrupt
-// updates: patches/README.md). Parley replaces only its storage policy, which costs too much
-// (DESIGN §3): y-indexeddb stores each update in its own transaction without awaiting it (a
-// quota error is silent) and rewrites the whole document every 500 updates (~180× the bytes
-// of each message at 100k). Instead, LocalStore takes y-indexeddb's update handler off the
-// document, stores the updates of one event-loop turn in one awaited transaction on
-// y-indexeddb's database (a failure is kept in `writeError`), and compacts geometrically: once
-// the updates after the snapshot add up to more bytes than the snapshot, one transaction
-// applies what other tabs stored (y-indexeddb's `fetchUpdates`), adds a new snapshot and
-// deletes every entry before it. So every byte is rewritten O(1) times on average, and loading
-// never reads more than about twice the document. (y-indexeddb does not report the sizes it
-// loaded: LocalStore reads them once more after loading, before its first write.)
+// y-indexeddb opens the database, owns its layout and loads it; Parley's patch to it
+// (patches/README.md) lets LocalStore choose its storage policy through the package's API:
+// `storeUpdates: false` (y-indexeddb stores nothing itself), `appendUpdates` (awaited, errors
+// reported) and `storeState` (the compaction, awaited). The client id is reused through
+// client-id-lease.ts, the newest messages are kept by recent-cache.ts, and every failed write
+// sets `problem` (storage-problem.ts) until a write succeeds again.
 import * as Y from 'yjs'
-import { IndexeddbPersistence, fetchUpdates } from 'y-indexeddb'
+import { uint32 } from 'lib0/random'
+import { IndexeddbPersistence, appendUpdates, fetchUpdates, storeState } from 'y-indexeddb'
+import { Listeners } from '../lib/listeners'
+import { ClientIdLease, defaultLocks, type LockManagerLike } from './client-id-lease'
+import { LocalStoreError, asError, requestResult } from './idb-requests'
+import { readRecent, writeRecent } from './recent-cache'
 import {
-  CLIENT_LEASE_KEY,
-  defaultLocks,
-  leaseRecord,
-  reusableClientId,
-  tryHoldLock,
-  type LockManagerLike,
-} from './client-id-lease'
+  askForPersistence,
+  defaultStorageManager,
+  problemOf,
+  type StorageManagerLike,
+  type StorageProblem,
+} from './storage-problem'
 
-export class LocalStoreError extends Error {}
+export { LocalStoreError }
 
 const UPDATES = 'updates'
-const CUSTOM = 'custom'
-/** Key in `custom` of the newest messages, for the first paint (session/recent-records.ts). */
-const RECENT_KEY = 'recent'
 /**
  * Below this many bytes of updates after the snapshot, compacting is not worth a transaction:
  * a small room (a few hundred messages) then loads from a handful of entries anyway.
  */
 const MIN_COMPACT_BYTES = 64 * 1024
+/**
+ * After a failed write, the updates it held are tried again with the next write, or after this
+ * long if nothing is written meanwhile: a full quota or a busy disk may clear up while the
+ * room is open (the user frees space), and trying more often only repeats the same error.
+ */
+const RETRY_MS = 15_000
+
+/** The page's lifecycle events (`pagehide`); injectable so tests can hide a page. */
+export interface PageLifecycle {
+  addEventListener(type: 'pagehide', listener: () => void): void
+  removeEventListener(type: 'pagehide', listener: () => void): void
+}
 
 export interface LocalStoreOptions {
-  /** Another IndexedDB (tests: fake-indexeddb); only where `globalThis.indexedDB` is writable,
-   * since y-indexeddb opens the database through that global. */
+  /** Another IndexedDB (tests: fake-indexeddb); default the global `indexedDB`. */
   readonly factory?: IDBFactory
   /** Web Locks, for reusing the client id; null: always a fresh id (e.g. Node tests). */
   readonly locks?: LockManagerLike | null
+  /** For asking for persistent storage once a new room is stored; null: never ask. */
+  readonly storage?: StorageManagerLike | null
+  /** Where `pagehide` is heard; default the global scope when it has one (browsers). */
+  readonly page?: PageLifecycle | null
 }
 
 type Listener = (error: Error) => void
 
-function requestResult<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result)
-    request.onerror = () => reject(request.error ?? new LocalStoreError('IndexedDB request failed'))
-  })
-}
-
-/** Settles when the transaction commits or aborts. Handled even if nobody awaits it (a failed
- * request already reported the error). */
-function completion(tx: IDBTransaction): Promise<void> {
-  const done = new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve()
-    const fail = () => reject(tx.error ?? new LocalStoreError('IndexedDB transaction aborted'))
-    tx.onabort = fail
-    tx.onerror = fail
-  })
-  done.catch(() => undefined)
-  return done
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new LocalStoreError(String(error))
-}
-
-/** y-indexeddb opens the database through the global `indexedDB`, synchronously in its
- * constructor: another factory is put in its place for that call only. */
-function openPersistence(name: string, doc: Y.Doc, factory: IDBFactory | undefined) {
-  const scope = globalThis as { indexedDB?: IDBFactory }
-  const previous = scope.indexedDB
-  if (!factory || factory === previous) return new IndexeddbPersistence(name, doc)
-  scope.indexedDB = factory
-  try {
-    return new IndexeddbPersistence(name, doc)
-  } finally {
-    scope.indexedDB = previous
-  }
-}
-
-/** Resolves once y-indexeddb has loaded the database; rejects if it cannot open it or its
- * load transaction aborts first (it would never report `synced` then). */
-async function synced(persistence: IndexeddbPersistence): Promise<void> {
-  const db = await persistence._db
-  let onAbort: (event: Event) => void = () => undefined
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = (event) => {
-      const error = (event.target as IDBTransaction | null)?.error
-      reject(error ?? new LocalStoreError('Could not load local data'))
-    }
-    db.addEventListener('abort', onAbort)
-  })
-  try {
-    await Promise.race([persistence.whenSynced, aborted])
-  } finally {
-    db.removeEventListener('abort', onAbort)
-  }
-  // y-indexeddb reports `synced` before it has set `_dbref` (the key from which fetchUpdates
-  // reads what is new) in the same transaction: wait for that transaction to end.
-  await completion(db.transaction(UPDATES, 'readonly')).catch(() => undefined)
+function defaultPage(): PageLifecycle | null {
+  const scope = globalThis as Partial<PageLifecycle>
+  return typeof scope.addEventListener === 'function' ? (scope as PageLifecycle) : null
 }
 
 export class LocalStore {
@@ -115,15 +69,22 @@ export class LocalStore {
   damagedUpdates = 0
   /** The last failed write (e.g. the quota is exhausted); null while all is well. */
   writeError: Error | null = null
-  /** Whether this session reuses the client id of an earlier one (for tests and benchmarks). */
-  reusedClientId = false
+  /** What is wrong with storing this room, until a write succeeds again; null while all is
+   * well. `problemChanged` fires when it changes. */
+  problem: StorageProblem | null = null
+  readonly problemChanged = new Listeners()
   private readonly persistence: IndexeddbPersistence
-  private readonly locks: LockManagerLike | null
+  private readonly lease: ClientIdLease
+  private readonly storage: StorageManagerLike | null
+  private readonly page: PageLifecycle | null
   private readonly loading: Promise<void>
   private destroyed: Promise<void> | undefined
   private closing = false
   /** Updates waiting for the next write transaction. */
   private queue: Uint8Array[] = []
+  /** Updates whose write failed, merged into one; written with the next batch. */
+  private unsaved: Uint8Array | null = null
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
   /** The current write (or compaction), chained so transactions run one after another. */
   private writing: Promise<void> = Promise.resolve()
   private writeScheduled = false
@@ -131,9 +92,8 @@ export class LocalStore {
   /** Bytes of the entry with the lowest key (the snapshot) and of everything after it. */
   private snapshotBytes = 0
   private logBytes = 0
-  private releaseLock: (() => void) | null = null
-  /** Whether the lease in storage says `clean` (set at pagehide, cleared on the next write). */
-  private leaseClean = false
+  /** The database held nothing when loaded: the room is new in this browser. */
+  private newHere = false
   private readonly listeners = new Set<Listener>()
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -147,8 +107,23 @@ export class LocalStore {
     this.damagedUpdates += count
   }
 
+  /** The page may be discarded from here on without another event: store what is queued now,
+   * retire the client id, and write anything after (back from the back/forward cache) under a
+   * fresh one (docs/local-storage.md, "The client-id lease"). */
   private readonly onPageHide = (): void => {
-    if (this.releaseLock) void this.markLease(true)
+    const db = this.db
+    if (this.closing || !db || !this.lease.held) return
+    this.track(this.writeBatch(this.takeBatch()))
+    this.track(this.lease.retire(db, this.doc).catch((error: unknown) => this.fail(error)))
+    // In a transaction, so that followers of the id (awareness-client-id.ts) see it change.
+    this.doc.transact(() => {
+      this.doc.clientID = uint32()
+    }, this)
+  }
+
+  /** The browser closed the connection itself (e.g. it evicted the site's data). */
+  private readonly onClosedByBrowser = (): void => {
+    this.fail(new LocalStoreError('The browser closed this room’s storage'))
   }
 
   constructor(
@@ -156,11 +131,18 @@ export class LocalStore {
     readonly doc: Y.Doc,
     options: LocalStoreOptions = {},
   ) {
-    this.locks = options.locks === undefined ? defaultLocks() : options.locks
-    this.persistence = openPersistence(databaseName, doc, options.factory)
-    // Our policy instead of y-indexeddb's: it has not stored anything yet (its database is
-    // still opening), and never will, so its 500-update rewrite never runs either.
-    doc.off('update', this.persistence._storeUpdate)
+    this.lease = new ClientIdLease(
+      databaseName,
+      options.locks === undefined ? defaultLocks() : options.locks,
+    )
+    this.storage = options.storage === undefined ? defaultStorageManager() : options.storage
+    this.page = options.page === undefined ? defaultPage() : options.page
+    // Our policy instead of y-indexeddb's (which stores each update in a transaction nobody
+    // awaits and rewrites the whole room every 500 updates).
+    this.persistence = new IndexeddbPersistence(databaseName, doc, {
+      indexedDB: options.factory ?? globalThis.indexedDB,
+      storeUpdates: false,
+    })
     this.persistence.on('corrupt', this.onCorrupt)
     doc.on('update', this.onUpdate)
     this.loading = this.load()
@@ -179,7 +161,12 @@ export class LocalStore {
     return this.loading
   }
 
-  /** Resolves once every update so far is committed (or has failed: see `writeError`). */
+  /** Whether this session reuses the client id of an earlier one (for tests and benchmarks). */
+  get reusedClientId(): boolean {
+    return this.lease.reused
+  }
+
+  /** Resolves once every update so far is committed (or has failed: see `problem`). */
   async flushed(): Promise<void> {
     await this.loading.catch(() => undefined)
     // A write may schedule a compaction: wait until the chain stops growing.
@@ -214,35 +201,13 @@ export class LocalStore {
     })
   }
 
-  /**
-   * What `saveRecent` stored, read without y-indexeddb and without loading the document, so a
-   * room can paint before its whole document is read. Undefined when there is none, the room
-   * has no database here (none is created), or it cannot be read: the room then opens as usual.
-   */
-  static async readRecent(
+  /** The newest messages kept by `saveRecent`, read without loading the document
+   * (recent-cache.ts); undefined when there are none or they cannot be read. */
+  static readRecent(
     databaseName: string,
     factory: IDBFactory | undefined = globalThis.indexedDB,
   ): Promise<Uint8Array | undefined> {
-    let db: IDBDatabase | undefined
-    if (!factory) return undefined
-    try {
-      db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const request = factory.open(databaseName)
-        // A new database: leave creating it (and its layout) to y-indexeddb.
-        request.onupgradeneeded = () => request.transaction?.abort()
-        request.onsuccess = () => resolve(request.result)
-        request.onerror = () => reject(request.error ?? new LocalStoreError('open failed'))
-      })
-      if (!db.objectStoreNames.contains(CUSTOM)) return undefined
-      const value: unknown = await requestResult(
-        db.transaction(CUSTOM, 'readonly').objectStore(CUSTOM).get(RECENT_KEY),
-      )
-      return value instanceof Uint8Array ? value : undefined
-    } catch {
-      return undefined
-    } finally {
-      db?.close()
-    }
+    return readRecent(databaseName, factory)
   }
 
   /** Keeps the newest messages beside the document (replacing what was kept before); after
@@ -251,13 +216,10 @@ export class LocalStore {
     this.writing = this.writing.then(async () => {
       const db = this.db
       if (!db || this.closing) return
-      try {
-        const tx = db.transaction(CUSTOM, 'readwrite')
-        tx.objectStore(CUSTOM).put(recent, RECENT_KEY)
-        await completion(tx)
-      } catch (error) {
-        this.fail(error)
-      }
+      await writeRecent(db, recent).then(
+        () => this.recovered(),
+        (error: unknown) => this.fail(error),
+      )
     })
     return this.writing
   }
@@ -268,25 +230,17 @@ export class LocalStore {
   }
 
   private async load(): Promise<void> {
-    await synced(this.persistence)
-    const release = await tryHoldLock(this.locks, this.databaseName)
-    this.releaseLock = release
-    if (release) {
-      // Ours until we let go. The last holder marked the lease clean only after its updates
-      // were committed, but maybe after y-indexeddb loaded: fetch what was stored since, so
-      // that a reused id continues from its last write. Then reuse the id if that session
-      // finished cleanly, and mark it in use before anything is written under it (so a crash
-      // from now on retires it).
-      await fetchUpdates(this.persistence)
-      const lease: unknown = await this.persistence.get(CLIENT_LEASE_KEY)
-      const reusable = reusableClientId(lease)
-      if (reusable !== undefined) {
-        this.doc.clientID = reusable
-        this.reusedClientId = true
-      }
-      await this.markLease(false)
-      if (typeof addEventListener === 'function') addEventListener('pagehide', this.onPageHide)
+    await this.persistence.whenSynced
+    const db = this.db
+    if (!db) return
+    db.addEventListener('close', this.onClosedByBrowser)
+    try {
+      await this.lease.take(db, this.doc, () => fetchUpdates(this.persistence))
+    } catch (error) {
+      // The room still opens, with a fresh client id.
+      this.fail(error)
     }
+    if (this.lease.held) this.page?.addEventListener('pagehide', this.onPageHide)
   }
 
   /** Reads the sizes of the stored entries (y-indexeddb's load does not report them). */
@@ -296,6 +250,8 @@ export class LocalStore {
     try {
       const store = db.transaction(UPDATES, 'readonly').objectStore(UPDATES)
       const values = await requestResult<unknown[]>(store.getAll())
+      // y-indexeddb (with `storeUpdates: false`) adds nothing to a new database.
+      this.newHere = values.length === 0
       values.forEach((value, i) => {
         const bytes = value instanceof Uint8Array ? value.length : 0
         if (i === 0) this.snapshotBytes = bytes
@@ -308,6 +264,11 @@ export class LocalStore {
     if (this.shouldCompact()) this.scheduleCompaction()
   }
 
+  /** Adds `write` to the chain that `flushed()` waits for. */
+  private track(write: Promise<void>): void {
+    this.writing = this.writing.then(() => write)
+  }
+
   private scheduleWrite(): void {
     if (this.writeScheduled) return
     this.writeScheduled = true
@@ -315,41 +276,53 @@ export class LocalStore {
     this.writing = this.writing.then(async () => {
       await this.loading.catch(() => undefined)
       this.writeScheduled = false
-      await this.writeQueued()
+      await this.writeBatch(this.takeBatch())
     })
   }
 
-  private async writeQueued(): Promise<void> {
-    const batch = this.queue
+  /** What is queued, after anything whose write failed before. */
+  private takeBatch(): Uint8Array[] {
+    const batch = this.unsaved ? [this.unsaved, ...this.queue] : this.queue
     this.queue = []
-    const db = this.db
-    if (batch.length === 0 || !db) return
-    try {
-      const tx = db.transaction([UPDATES, CUSTOM], 'readwrite')
-      const store = tx.objectStore(UPDATES)
-      if (this.leaseClean) {
-        // Written again after pagehide (the page came back from the back/forward cache).
-        tx.objectStore(CUSTOM).put(leaseRecord(this.doc.clientID, false), CLIENT_LEASE_KEY)
-        this.leaseClean = false
-      }
-      const added = batch.map((update) => requestResult(store.add(update)))
-      const done = completion(tx)
-      const keys = (await Promise.all(added)).map(Number)
-      await done
-      // Entries from y-indexeddb's `_dbref` on are read again by the next fetchUpdates. If no
-      // other tab added one before ours (they are consecutive), skip ours: they are applied.
-      if (keys[0] === this.persistence._dbref) this.persistence._dbref = keys[keys.length - 1] + 1
-      const bytes = batch.reduce((sum, update) => sum + update.length, 0)
-      if (this.snapshotBytes + this.logBytes < MIN_COMPACT_BYTES) {
-        // A store this small counts as empty: its first large entry serves as the snapshot,
-        // so a newcomer's first sync (the whole room in one update) is not rewritten at once.
-        this.snapshotBytes += this.logBytes + batch[0].length
-        this.logBytes = bytes - batch[0].length
-      } else this.logBytes += bytes
-      if (this.shouldCompact()) this.scheduleCompaction()
-    } catch (error) {
-      this.fail(error)
-    }
+    this.unsaved = null
+    return batch
+  }
+
+  /** Starts the transaction now (pagehide relies on it) and settles when it has. */
+  private writeBatch(batch: Uint8Array[]): Promise<void> {
+    if (batch.length === 0 || !this.db) return Promise.resolve()
+    return appendUpdates(this.persistence, batch).then(
+      () => {
+        const bytes = batch.reduce((sum, update) => sum + update.length, 0)
+        if (this.snapshotBytes + this.logBytes < MIN_COMPACT_BYTES) {
+          // A store this small counts as empty: its first large entry serves as the snapshot,
+          // so a newcomer's first sync (the whole room in one update) is not rewritten at once.
+          this.snapshotBytes += this.logBytes + batch[0].length
+          this.logBytes = bytes - batch[0].length
+        } else this.logBytes += bytes
+        this.recovered()
+        if (this.newHere) {
+          // The first time this browser stores the room: ask to keep it (storage-problem.ts).
+          this.newHere = false
+          void askForPersistence(this.storage)
+        }
+        if (this.shouldCompact()) this.scheduleCompaction()
+      },
+      (error: unknown) => {
+        // Still in the document, and written with the next batch: nothing is dropped.
+        this.unsaved = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch)
+        this.fail(error)
+        this.scheduleRetry()
+      },
+    )
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closing) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.unsaved) this.scheduleWrite()
+    }, RETRY_MS)
   }
 
   private shouldCompact(): boolean {
@@ -366,39 +339,17 @@ export class LocalStore {
   }
 
   /**
-   * One read-write transaction (IndexedDB serializes them per store, so no tab writes in
-   * between): y-indexeddb's `fetchUpdates` applies what other tabs stored since we last read
-   * (so nothing is lost), then we add a snapshot of the document and delete every entry
-   * before it. Like y-indexeddb's `storeState`, but awaited, with errors reported, and without
-   * reading the new snapshot back at the next compaction.
+   * y-indexeddb's `storeState` (patched: awaited, errors reported): in one read-write
+   * transaction (IndexedDB serializes them per store, so no tab writes in between) it applies
+   * what other tabs stored since we last read (so nothing is lost), adds a snapshot of the
+   * document and deletes every entry before it.
    */
   private async compact(): Promise<void> {
-    const persistence = this.persistence
     try {
-      const store = await fetchUpdates(persistence)
-      const done = completion(store.transaction)
-      const snapshot = Y.encodeStateAsUpdate(this.doc)
-      const added = requestResult(store.add(snapshot))
-      // fetchUpdates set `_dbref` past the last entry it read.
-      const deleted = requestResult(store.delete(IDBKeyRange.upperBound(persistence._dbref, true)))
-      const [key] = await Promise.all([added, deleted, done])
-      persistence._dbref = Number(key) + 1
-      this.snapshotBytes = snapshot.length
+      const bytes = await storeState(this.persistence, true)
+      this.snapshotBytes = bytes ?? this.snapshotBytes + this.logBytes
       this.logBytes = 0
-    } catch (error) {
-      this.fail(error)
-    }
-  }
-
-  private async markLease(clean: boolean): Promise<void> {
-    const db = this.db
-    if (!db) return
-    try {
-      // Spans `updates` too, so it commits only after every update written before it.
-      const tx = db.transaction([UPDATES, CUSTOM], 'readwrite')
-      tx.objectStore(CUSTOM).put(leaseRecord(this.doc.clientID, clean), CLIENT_LEASE_KEY)
-      this.leaseClean = clean
-      await completion(tx)
+      this.recovered()
     } catch (error) {
       this.fail(error)
     }
@@ -409,21 +360,40 @@ export class LocalStore {
     this.writeError = failure
     console.error(`Parley could not save to this browser's storage: ${failure.message}`)
     for (const listener of [...this.listeners]) listener(failure)
+    this.setProblem(problemOf(failure))
+  }
+
+  /** A write succeeded: storage works (again). */
+  private recovered(): void {
+    if (this.unsaved) return
+    this.writeError = null
+    this.setProblem(null)
+  }
+
+  private setProblem(problem: StorageProblem | null): void {
+    if (this.problem === problem) return
+    this.problem = problem
+    this.problemChanged.emit()
   }
 
   private async teardown(): Promise<void> {
     await this.loading.catch(() => undefined)
-    // Updates already made are still saved; later ones (the document is closing) are not.
+    // Updates already made are still saved (one more try for any that failed); later ones
+    // (the document is closing) are not.
+    if (this.unsaved) this.scheduleWrite()
     await this.flushed()
     this.closing = true
+    clearTimeout(this.retryTimer)
     this.doc.off('update', this.onUpdate)
-    if (typeof removeEventListener === 'function') removeEventListener('pagehide', this.onPageHide)
-    if (this.releaseLock) {
-      await this.markLease(true)
-      this.releaseLock()
-      this.releaseLock = null
+    this.page?.removeEventListener('pagehide', this.onPageHide)
+    const db = this.db
+    if (db && this.lease.held) {
+      await this.lease.retire(db, this.doc).catch((error: unknown) => this.fail(error))
     }
+    this.lease.releaseLock()
+    this.db?.removeEventListener('close', this.onClosedByBrowser)
     this.listeners.clear()
+    this.problemChanged.clear()
     this.persistence.off('corrupt', this.onCorrupt)
     // Closes the database (rejects if it never opened: loaded() reported that already).
     await this.persistence.destroy().catch(() => undefined)

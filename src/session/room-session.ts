@@ -20,6 +20,8 @@ import {
   newMessageId,
 } from './authoring'
 import { LocalStore } from '../net/local-store'
+import type { StorageProblem } from '../net/storage-problem'
+import { followDocClientId } from '../net/awareness-client-id'
 import { WebrtcLink } from '../net/webrtc-link'
 import { RelayLink } from '../net/relay-link'
 import { Listeners } from '../lib/listeners'
@@ -190,6 +192,11 @@ export class RoomSession {
     return this.local?.damagedUpdates ?? 0
   }
 
+  /** What is wrong with storing this room in this browser, or null (docs/local-storage.md). */
+  get storageProblem(): StorageProblem | null {
+    return this.local?.problem ?? null
+  }
+
   get roomId(): string {
     return this.keys.roomId
   }
@@ -274,6 +281,11 @@ export class RoomSession {
     }
     this.webrtc.start()
     this.relay?.start()
+    // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
+    // docs/local-storage.md. Presence is sealed to it, so it is published again.
+    const follow = [this.webrtc.awareness, ...(this.relay ? [this.relay.awareness] : [])]
+    this.disposers.push(followDocClientId(this.doc, follow, () => void this.presence.publish()))
+    this.disposers.push(local.problemChanged.subscribe(() => this.changed.emit()))
     // Our presence again, sealed to the client id the links now use.
     void this.presence.publish()
     await this.ensureMembership()
