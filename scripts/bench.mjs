@@ -21,6 +21,7 @@ import {
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureSystemPackages } from './system-packages.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -37,6 +38,16 @@ if (benches.length === 0) {
   console.error(`no benchmark matches ${only.join(', ')}`)
   process.exit(1)
 }
+
+/** What the benchmarks that drive Chromium (and, for message-latency, network namespaces) need
+ * besides npm packages; a benchmark not listed needs nothing. Checked before anything runs, so a
+ * missing browser is one clear line (or an install) instead of a crash in the middle of a run. */
+const SYSTEM_NEEDS = {
+  'message-latency.bench.ts': ['chromium', 'iproute2', 'iptables'],
+  'newcomer-sync.bench.ts': ['chromium'],
+  'open-room.bench.ts': ['chromium'],
+}
+ensureSystemPackages([...new Set(benches.flatMap((b) => SYSTEM_NEEDS[b] ?? []))], 'the benchmarks')
 
 const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'))
 const dist = join(scratch, 'dist')

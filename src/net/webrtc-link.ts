@@ -7,6 +7,7 @@ import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
 import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
+import { takeRoomName, type RoomNameSlot } from './webrtc-room-slots'
 
 export interface WebrtcLinkOptions {
   /** y-webrtc room name: the room id, never the secret. */
@@ -48,6 +49,8 @@ export class WebrtcLink {
     this.changed.emit()
   }
   private destroyed = false
+  /** This link's turn at the room name, taken by start(). */
+  private slot: RoomNameSlot | null = null
   /** The browser's online/offline events are only a hint (docs/connection-state.md): a
    * signaling socket may look open for up to 30 s after its network went (lib0's liveness
    * check), so either way reopen it now; lib0 reconnects within ~2.5 s if it can. */
@@ -66,8 +69,16 @@ export class WebrtcLink {
   /** Joins the room once the document holds what this browser stored (a peer would send a
    * room still loading from IndexedDB whole). */
   start(): void {
-    if (this.provider || this.destroyed) return
+    if (this.slot || this.destroyed) return
     adoptDocClientId(this.awareness)
+    // The provider starts once an earlier link of this room (leaving it and coming back) is
+    // gone: y-webrtc allows one per room name (docs/webrtc.md, "Teardown").
+    const slot = (this.slot = takeRoomName(this.options.roomName))
+    void slot.ready.then(() => this.connect())
+  }
+
+  private connect(): void {
+    if (this.destroyed) return
     const { roomName, password, signalingUrls, iceServers } = this.options
     this.provider = new WebrtcProvider(roomName, this.doc, {
       signaling: [...signalingUrls],
@@ -120,7 +131,9 @@ export class WebrtcLink {
     const provider = this.provider
     this.changed.clear()
     if (!provider) {
+      // Not started, or still waiting for its turn: it never will connect.
       this.awareness.destroy()
+      this.slot?.release()
       return
     }
     if (typeof window !== 'undefined') {
@@ -134,14 +147,21 @@ export class WebrtcLink {
       conn.off('disconnect', this.emitChange)
     }
     this.watchedSignaling.clear()
-    // y-webrtc destroys its room only after the password key is derived; destroying before
-    // that rejects unhandled unless we wait for the key first (DESIGN §4).
-    await provider.key
-    // destroy() alone leaves the provider registered with the shared signaling connection,
-    // which then stays open for good; disconnect() releases it (and closes it when unused).
-    provider.disconnect()
-    provider.destroy()
-    this.awareness.destroy()
+    try {
+      // y-webrtc destroys its room only after the password key is derived; destroying before
+      // that rejects unhandled unless we wait for the key first (DESIGN §4).
+      await provider.key
+      // destroy() alone leaves the provider registered with the shared signaling connection,
+      // which then stays open for good; disconnect() releases it (and closes it when unused).
+      provider.disconnect()
+      provider.destroy()
+      this.awareness.destroy()
+      // y-webrtc forgets the room in a reaction to the key registered by destroy(): once this
+      // later one runs, the next link of this room can open it.
+      await provider.key
+    } finally {
+      this.slot?.release()
+    }
   }
 
   private watchSignaling(): void {

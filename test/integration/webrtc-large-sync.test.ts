@@ -5,6 +5,7 @@
 // Real peers: one Node process each, @roamhq/wrtc data channels over loopback, our signaling
 // server. No relay, and no BroadcastChannel between processes (checked: bcPeers stays empty).
 
+import { createRequire } from 'node:module'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PeerProcess } from '../support/webrtc-peer-process'
 import type { PeerStatus } from '../support/webrtc-peer-protocol'
@@ -90,27 +91,12 @@ describe('a newcomer to a room of 20,000 messages', () => {
     expect([...owner.logs, ...newcomer.logs]).toEqual([])
   })
 
-  it('syncs between the require build (dist/y-webrtc.cjs) and the import build', async () => {
-    // The owner runs the CommonJS build: it sends the chunked state, the newcomer (ESM) reads it;
-    // then the newcomer sends a chunked update the CommonJS build has to reassemble.
-    const { room, owner, ownerState } = await openRoomWithOwner('cjs-interop', {
-      PARLEY_TEST_Y_WEBRTC: 'cjs',
-    })
-    const newcomer = room.startPeer('newcomer')
-    await room.join(newcomer)
-
-    expectSameRoom(await newcomer.waitForLength(ROOM_MESSAGES, SYNC_TIMEOUT_MS), ownerState)
-    await newcomer.request({
-      op: 'fill',
-      count: 3_000,
-      recordBytes: RECORD_BYTES,
-      seed: 6,
-      oneTransaction: true,
-    })
-    expectSameRoom(
-      await owner.waitForLength(ROOM_MESSAGES + 3_000, SYNC_TIMEOUT_MS),
-      await newcomer.status(),
-    )
-    expect([...owner.logs, ...newcomer.logs]).toEqual([])
+  it('the require build (dist/y-webrtc.cjs) refuses to load instead of running unpatched', () => {
+    // Only src/y-webrtc.js is patched (one source of truth, patches/README.md): a require()
+    // of y-webrtc must fail loudly rather than quietly connect without chunking.
+    const require = createRequire(import.meta.url)
+    expect(() => {
+      require('y-webrtc')
+    }).toThrow(/this require\(\) build is not patched/)
   })
 })

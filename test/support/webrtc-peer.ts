@@ -4,8 +4,8 @@
 // (or, peer-reflexively, to the host address it came from): traffic never leaves the machine.
 //
 // Which y-webrtc build is loaded is chosen by PARLEY_TEST_Y_WEBRTC:
-//   unset      the package's `import` export (src/y-webrtc.js, what Vite bundles)
-//   "cjs"      the package's `require` export (dist/y-webrtc.cjs), with yjs from `require` too
+//   unset      the package's `import` export (src/y-webrtc.js, what Vite bundles; the only
+//              build patched: the `require` one refuses to load)
 //   a path     that file (e.g. an unpatched copy, to show by hand what the patch fixes)
 
 import { createHash } from 'node:crypto'
@@ -68,13 +68,10 @@ function describe(value: unknown): string {
 }
 
 const choice = process.env.PARLEY_TEST_Y_WEBRTC
-const useCjs = choice === 'cjs'
-const Y: typeof YModule = useCjs ? (require('yjs') as typeof YModule) : await import('yjs')
-const { WebrtcProvider }: typeof YWebrtcModule = useCjs
-  ? (require('y-webrtc') as typeof YWebrtcModule)
-  : choice
-    ? ((await import(pathToFileURL(choice).href)) as typeof YWebrtcModule)
-    : await import('y-webrtc')
+const Y: typeof YModule = await import('yjs')
+const { WebrtcProvider }: typeof YWebrtcModule = choice
+  ? ((await import(pathToFileURL(choice).href)) as typeof YWebrtcModule)
+  : await import('y-webrtc')
 
 const wrtc = require('@roamhq/wrtc') as WrtcModule
 

@@ -185,12 +185,19 @@ export interface WebrtcConnectionRecord {
   connectionStates: RTCPeerConnectionState[]
   /** Whether any data channel on this connection reached `open`. */
   dataChannelOpened: boolean
+  /** When (the page's Date.now()) the first data channel on this connection opened. */
+  dataChannelOpenedAt: number | null
+  /** Whether a data channel on this connection is open now (at the snapshot). A connection
+   * the page closed itself keeps its last `connectionState`: no event tells of that. */
+  dataChannelOpenNow: boolean
   /** The pair ICE selected, read via getStats() when connected and on every snapshot. */
   selectedPair: SelectedCandidatePair | null
 }
 
 interface WebrtcProbe {
   snapshot(): Promise<WebrtcConnectionRecord[]>
+  /** Closes every open data channel of the page; returns how many. */
+  closeChannels(): number
 }
 
 declare global {
@@ -207,6 +214,7 @@ function installWebrtcProbe(): void {
   const Native = window.RTCPeerConnection
   if (typeof Native !== 'function' || window.__parleyWebrtcProbe) return
   const tracked: { pc: RTCPeerConnection; record: WebrtcConnectionRecord }[] = []
+  const channels: { channel: RTCDataChannel; record: WebrtcConnectionRecord }[] = []
 
   const str = (value: unknown): string => (typeof value === 'string' ? value : '')
   const readSelectedPair = async (
@@ -242,6 +250,8 @@ function installWebrtcProbe(): void {
         iceConnectionState: this.iceConnectionState,
         connectionStates: [this.connectionState],
         dataChannelOpened: false,
+        dataChannelOpenedAt: null,
+        dataChannelOpenNow: false,
         selectedPair: null,
       }
       tracked.push({ pc: this, record })
@@ -265,8 +275,13 @@ function installWebrtcProbe(): void {
     private watchChannel(channel: RTCDataChannel): void {
       const record = tracked.find((t) => t.pc === this)?.record
       if (!record) return
-      if (channel.readyState === 'open') record.dataChannelOpened = true
-      channel.addEventListener('open', () => (record.dataChannelOpened = true))
+      channels.push({ channel, record })
+      const opened = (): void => {
+        record.dataChannelOpened = true
+        record.dataChannelOpenedAt ??= Date.now()
+      }
+      if (channel.readyState === 'open') opened()
+      channel.addEventListener('open', opened)
     }
   }
 
@@ -274,8 +289,18 @@ function installWebrtcProbe(): void {
   window.__parleyWebrtcProbe = {
     snapshot: async () => {
       await Promise.all(tracked.map(({ pc, record }) => readSelectedPair(pc, record)))
+      for (const { record } of tracked) {
+        record.dataChannelOpenNow = channels.some(
+          (c) => c.record === record && c.channel.readyState === 'open',
+        )
+      }
       // structuredClone: the caller gets a snapshot, not live objects that keep changing.
       return structuredClone(tracked.map(({ record }) => record))
+    },
+    closeChannels: () => {
+      const open = channels.filter((c) => c.channel.readyState === 'open')
+      open.forEach((c) => c.channel.close())
+      return open.length
     },
   }
 }
@@ -298,5 +323,15 @@ export async function webrtcStats(page: Page): Promise<WebrtcConnectionRecord[]>
     const probe = window.__parleyWebrtcProbe
     if (!probe) throw new Error('WebRTC probe missing: was this page opened by launchBrowserIn?')
     return probe.snapshot()
+  })
+}
+
+/** Closes every open data channel of the page, as if its connections dropped: both sides see
+ * the channel close at about the same moment. Returns how many were open. */
+export async function closeDataChannels(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const probe = window.__parleyWebrtcProbe
+    if (!probe) throw new Error('WebRTC probe missing: was this page opened by launchBrowserIn?')
+    return probe.closeChannels()
   })
 }
