@@ -10,6 +10,7 @@ import './composer'
 import './message-list'
 import './people-list'
 import './connection-status'
+import './storage-notice'
 
 @customElement('parley-room')
 export class ParleyRoom extends LitElement {
@@ -117,6 +118,7 @@ export class ParleyRoom extends LitElement {
               </p>`
             : nothing
         }
+        <parley-storage-notice .problem=${session.storageProblem}></parley-storage-notice>
         <parley-message-list
           .entries=${session.timeline.entries()}
           .session=${session}
