@@ -2,7 +2,12 @@
 // (network namespaces, TESTING.md), talking through the real app and the real server over a
 // real WebRTC data channel.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { closeAll, launchBrowserIn, webrtcStats, type LaunchedBrowser } from './support/browser'
+import {
+  closeAll,
+  directlyConnected,
+  launchBrowserIn,
+  type LaunchedBrowser,
+} from './support/browser'
 import { createTopology, requireNetnsSupport, type Topology } from './support/netns'
 import {
   composer,
@@ -41,11 +46,6 @@ afterAll(async () => {
   await closeAll()
   await topology?.destroy()
 })
-
-async function directlyConnected(browser: LaunchedBrowser): Promise<boolean> {
-  const records = await webrtcStats(browser.page)
-  return records.some((r) => r.connectionState === 'connected' && r.dataChannelOpened)
-}
 
 /** Written alternately while both are offline; the merged room must show exactly this order. */
 const order = [

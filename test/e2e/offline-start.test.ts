@@ -6,7 +6,12 @@
 // message is delivered, not marked "sent offline".
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { closeAll, launchBrowserIn, webrtcStats, type LaunchedBrowser } from './support/browser'
+import {
+  closeAll,
+  directlyConnected,
+  launchBrowserIn,
+  type LaunchedBrowser,
+} from './support/browser'
 import { createTopology, requireNetnsSupport, type NetnsHost, type Topology } from './support/netns'
 import {
   composer,
@@ -61,11 +66,6 @@ async function reloadAndTime(page: Page, expected: string[]): Promise<number> {
     .toEqual(expected)
   await composer(page).waitFor({ timeout: 10_000 })
   return Date.now() - started
-}
-
-async function directlyConnected(browser: LaunchedBrowser): Promise<boolean> {
-  const records = await webrtcStats(browser.page)
-  return records.some((r) => r.connectionState === 'connected' && r.dataChannelOpened)
 }
 
 describe('start-up without a network', () => {

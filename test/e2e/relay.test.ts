@@ -6,7 +6,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { closeAll, launchBrowserIn, webrtcStats, type LaunchedBrowser } from './support/browser'
+import {
+  closeAll,
+  directlyConnected,
+  launchBrowserIn,
+  type LaunchedBrowser,
+} from './support/browser'
 import { createTopology, requireNetnsSupport, type Topology } from './support/netns'
 import {
   createRoom,
@@ -58,11 +63,6 @@ function recordFrames(browser: string, page: Page): void {
     ws.on('framesent', keep)
     ws.on('framereceived', keep)
   })
-}
-
-async function directlyConnected(browser: LaunchedBrowser): Promise<boolean> {
-  const records = await webrtcStats(browser.page)
-  return records.some((r) => r.connectionState === 'connected' && r.dataChannelOpened)
 }
 
 function deliveryOf(page: Page, text: string) {

@@ -335,3 +335,9 @@ export async function closeDataChannels(page: Page): Promise<number> {
     return probe.closeChannels()
   })
 }
+
+/** A real WebRTC connection of this browser's page is up with an open data channel. */
+export async function directlyConnected(browser: LaunchedBrowser): Promise<boolean> {
+  const records = await webrtcStats(browser.page)
+  return records.some((r) => r.connectionState === 'connected' && r.dataChannelOpened)
+}
