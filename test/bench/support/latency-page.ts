@@ -30,7 +30,7 @@ export interface Sent {
 }
 
 export interface LatencyTools {
-  /** How this page reaches each other person (RoomSession.people()). */
+  /** How this page reaches each other person, as its people list shows it. */
   reaches(): string[]
   /** Sends `#<seq> <text>` for each text (seq from `firstSeq`), text i `gapsMs[i]` after the
    * time text i − 1 was due, whether or not earlier ones have arrived (an open loop: a slow
@@ -84,7 +84,13 @@ export function installLatencyTools(): void {
     }
     readonly content: { resolve(entry: Entry): Promise<Resolved> }
     send(text: string): Promise<string>
-    people(): { isMe: boolean; reach: string }[]
+  }
+  /** The people list's own data (ui/room-state.ts peopleOf), read from the element. */
+  const shownPeople = (): { isMe: boolean; reach: string }[] => {
+    const room = document.querySelector('parley-app')?.shadowRoot?.querySelector('parley-room')
+    const list = room?.shadowRoot?.querySelector('parley-people') as
+      { people?: { isMe: boolean; reach: string }[] } | null | undefined
+    return list?.people ?? []
   }
   /** Gathering host candidates inside a namespace takes milliseconds; this is a stuck one. */
   const ICE_GATHERING_TIMEOUT_MS = 10_000
@@ -166,8 +172,7 @@ export function installLatencyTools(): void {
   window.__latency = {
     now,
     reaches: () =>
-      session()
-        .people()
+      shownPeople()
         .filter((p) => !p.isMe)
         .map((p) => p.reach),
 
