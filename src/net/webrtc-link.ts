@@ -7,6 +7,7 @@ import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
 import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
+import { IceRestartPolicy, RESTART_RETRY_MS } from './ice-restart'
 import { takeRoomName, type RoomNameSlot } from './webrtc-room-slots'
 
 export interface WebrtcLinkOptions {
@@ -24,6 +25,11 @@ interface SimplePeer {
   on(event: 'iceStateChange', listener: (state: RTCIceConnectionState) => void): void
 }
 
+/** What the y-webrtc patch adds to a connection (patches/README.md; its types are stock). */
+interface RestartableConn {
+  restartIce(): boolean
+}
+
 /** ICE states in which packets are not getting through right now: the data channel still
  * looks open (simple-peer closes it only when ICE fails, ~30 s later), but nothing sent on it
  * arrives. Chromium reports `disconnected` within seconds of the path going away. */
@@ -32,6 +38,19 @@ const ICE_NOT_PASSING: ReadonlySet<RTCIceConnectionState> = new Set([
   'failed',
   'closed',
 ])
+
+/** Closes a signaling socket and has lib0's client open a new one at once. On a path that died
+ * with the old network, the close handshake never completes and lib0 would hear of the close
+ * only when the browser gives up on it (up to a minute); so the socket is told it closed now
+ * (lib0 listens through \`onclose\`), and whatever it still does later reaches nobody. */
+function abandonSocket(ws: WebSocket): void {
+  ws.close()
+  ws.dispatchEvent(new CloseEvent('close'))
+  ws.onclose = null
+  ws.onerror = null
+  ws.onmessage = null
+  ws.onopen = null
+}
 
 export class WebrtcLink {
   readonly awareness: Awareness
@@ -53,10 +72,20 @@ export class WebrtcLink {
   private slot: RoomNameSlot | null = null
   /** The browser's online/offline events are only a hint (docs/connection-state.md): a
    * signaling socket may look open for up to 30 s after its network went (lib0's liveness
-   * check), so either way reopen it now; lib0 reconnects within ~2.5 s if it can. */
+   * check), so either way replace it now. */
   private readonly onNetworkHint = (): void => {
-    for (const conn of this.watchedSignaling)
-      (conn as unknown as { ws: WebSocket | null }).ws?.close()
+    this.signalingReopenedAt = Date.now()
+    for (const conn of this.watchedSignaling) {
+      const ws = (conn as unknown as { ws: WebSocket | null }).ws
+      if (ws) abandonSocket(ws)
+    }
+  }
+  private signalingReopenedAt = -Infinity
+  /** An ICE restart reopens signaling for the same reason (docs/webrtc.md, "ICE restart"); when
+   * several connections restart at once, or their restarts repeat, one reopening serves them. */
+  private readonly reopenSignalingForRestart = (): void => {
+    if (Date.now() - this.signalingReopenedAt < RESTART_RETRY_MS) return
+    this.onNetworkHint()
   }
 
   constructor(
@@ -182,7 +211,15 @@ export class WebrtcLink {
       // Listeners die with the simple-peer instance; y-webrtc destroys it on close.
       peer.on('connect', this.emitChange)
       peer.on('close', this.emitChange)
+      // A path that went away is restarted rather than waited out (docs/webrtc.md).
+      const restarts = new IceRestartPolicy({
+        restartIce: () => (conn as unknown as RestartableConn).restartIce(),
+        reopenSignaling: this.reopenSignalingForRestart,
+        signalingReady: () => this.signalingConnected(),
+      })
+      peer.on('close', () => restarts.stop())
       peer.on('iceStateChange', (state) => {
+        restarts.onIceState(state)
         const stalled = ICE_NOT_PASSING.has(state)
         if (stalled === this.stalledPeers.has(peer)) return
         if (stalled) this.stalledPeers.add(peer)

@@ -181,6 +181,8 @@ export interface WebrtcConnectionRecord {
   id: number
   connectionState: RTCPeerConnectionState
   iceConnectionState: RTCIceConnectionState
+  /** Every `iceConnectionState` the connection went through, starting with `new`. */
+  iceConnectionStates: RTCIceConnectionState[]
   /** Every `connectionState` the connection went through, starting with `new`. */
   connectionStates: RTCPeerConnectionState[]
   /** Whether any data channel on this connection reached `open`. */
@@ -248,6 +250,7 @@ function installWebrtcProbe(): void {
         id: tracked.length,
         connectionState: this.connectionState,
         iceConnectionState: this.iceConnectionState,
+        iceConnectionStates: [this.iceConnectionState],
         connectionStates: [this.connectionState],
         dataChannelOpened: false,
         dataChannelOpenedAt: null,
@@ -262,6 +265,7 @@ function installWebrtcProbe(): void {
       })
       this.addEventListener('iceconnectionstatechange', () => {
         record.iceConnectionState = this.iceConnectionState
+        record.iceConnectionStates.push(this.iceConnectionState)
       })
       this.addEventListener('datachannel', (event) => this.watchChannel(event.channel))
     }
