@@ -25,8 +25,10 @@ import {
 
 /** The issue's "within seconds": Chromium reports ICE `disconnected` ~6 s after the path went,
  * the policy waits 0.5 s more, the restart (signaling reopened, offer, answer, new checks)
- * takes ~1.7 s: ~8.5 s. ICE failing (~30 s) and a new connection cannot make it. */
-const RECOVER_BOUND_MS = 10_000
+ * takes ~1.7 s: ~8.5 s measured (5.9–8.9). The bound leaves room for a loaded 2-core CI
+ * machine (one run of four missed 10 s there); ICE failing (~30 s) and a new connection
+ * cannot make it, so without the restart the test still fails. */
+const RECOVER_BOUND_MS = 15_000
 /** Opening the room and the first data channel between namespaces. */
 const CONNECT_MS = 20_000
 
