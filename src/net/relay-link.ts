@@ -7,9 +7,9 @@ import type * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { Awareness } from 'y-protocols/awareness'
 import * as decoding from 'lib0/decoding'
-import type * as encoding from 'lib0/encoding'
 import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
+import { InboundGuard } from './inbound-guard'
 
 export interface RelayLinkOptions {
   /** `ws(s)://host/relay`; the provider appends `/<roomId>`. */
@@ -27,17 +27,8 @@ export interface RelayRefusal {
   readonly reason: string
 }
 
-// y-websocket message and sync step types (y-protocols PROTOCOL.md).
-const MESSAGE_SYNC = 0
+// y-protocols sync message type of a state vector (PROTOCOL.md).
 const SYNC_STEP_1 = 0
-
-type MessageHandler = (
-  encoder: encoding.Encoder,
-  decoder: decoding.Decoder,
-  provider: WebsocketProvider,
-  emitSynced: boolean,
-  messageType: number,
-) => void
 
 export class RelayLink {
   readonly awareness: Awareness
@@ -46,6 +37,8 @@ export class RelayLink {
   readonly changed = new Listeners()
   /** Per Yjs client id, the clock up to which the relay holds that client's writes durably. */
   readonly stored = new Map<number, number>()
+  /** Updates from the relay dropped before reaching the document (docs/document-model.md). */
+  private readonly guard = new InboundGuard('relay')
   private refusal: RelayRefusal | null = null
   private destroyed = false
   private readonly emitChange = (): void => this.changed.emit()
@@ -71,8 +64,12 @@ export class RelayLink {
       disableBc: true,
       // Not before start(): a room still loading from IndexedDB would be sent whole.
       connect: false,
+      // Our y-websocket patch's hook (patches/README.md): sees each sync message before Yjs.
+      filterSyncMessage: (type, payload) => {
+        if (type === SYNC_STEP_1) this.readStoredState(payload)
+        return this.guard.filter(type, payload)
+      },
     })
-    this.watchStoredState()
     this.provider.on('status', this.emitChange)
     this.provider.on('sync', this.emitChange)
     this.provider.on('closed', this.onClosed)
@@ -96,6 +93,11 @@ export class RelayLink {
     return this.provider.wsconnected && this.provider.synced && ws?.readyState === ws?.OPEN
   }
 
+  /** Updates the relay sent that failed the inbound guard and were dropped. */
+  get refusedUpdates(): number {
+    return this.guard.refusedUpdates
+  }
+
   /** Set when the relay refused the room for good (bad token, operator key, room too large). */
   refused(): RelayRefusal | null {
     return this.refusal
@@ -116,22 +118,10 @@ export class RelayLink {
     this.awareness.destroy()
   }
 
-  /** Wraps the provider's sync handler to read the relay's state vectors on the way in. */
-  private watchStoredState(): void {
-    const handlers = this.provider.messageHandlers as MessageHandler[]
-    const handleSync = handlers[MESSAGE_SYNC]
-    handlers[MESSAGE_SYNC] = (encoder, decoder, provider, emitSynced, messageType) => {
-      this.readStoredState(decoder)
-      handleSync(encoder, decoder, provider, emitSynced, messageType)
-    }
-  }
-
-  private readStoredState(decoder: decoding.Decoder): void {
-    // Peek with a decoder of our own: the provider's handler reads the same bytes next.
-    const peek = decoding.createDecoder(decoder.arr.subarray(decoder.pos))
+  /** Reads a sync step 1's state vector: what the relay holds durably (DESIGN §1). */
+  private readStoredState(stateVector: Uint8Array): void {
     try {
-      if (decoding.readVarUint(peek) !== SYNC_STEP_1) return
-      const vector = decoding.createDecoder(decoding.readVarUint8Array(peek))
+      const vector = decoding.createDecoder(stateVector)
       let grew = false
       for (let n = decoding.readVarUint(vector); n > 0; n--) {
         const client = decoding.readVarUint(vector)
@@ -143,8 +133,8 @@ export class RelayLink {
       }
       if (grew) this.changed.emit()
     } catch {
-      // A malformed state vector says nothing about what is stored; the provider's own
-      // handler decides what to do with the message.
+      // A malformed state vector says nothing about what is stored; y-protocols decides what
+      // to do with the message.
     }
   }
 }

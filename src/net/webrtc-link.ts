@@ -9,6 +9,7 @@ import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
 import { IceRestartPolicy, RESTART_RETRY_MS } from './ice-restart'
 import { takeRoomName, type RoomNameSlot } from './webrtc-room-slots'
+import { InboundGuard } from './inbound-guard'
 
 export interface WebrtcLinkOptions {
   /** y-webrtc room name: the room id, never the secret. */
@@ -28,6 +29,11 @@ interface SimplePeer {
 /** What the y-webrtc patch adds to a connection (patches/README.md; its types are stock). */
 interface RestartableConn {
   restartIce(): boolean
+}
+
+/** The patched provider's inbound hook (patches/README.md, y-webrtc). */
+interface FilteredProvider {
+  filterSyncMessage?: (syncMessageType: number, payload: Uint8Array) => boolean
 }
 
 /** ICE states in which packets are not getting through right now: the data channel still
@@ -58,6 +64,9 @@ export class WebrtcLink {
   provider: WebrtcProvider | null = null
   /** Fires when a data channel opens or closes, or signaling connects or drops. */
   readonly changed = new Listeners()
+  /** Updates from peers and other tabs dropped before reaching the document
+   * (docs/document-model.md). */
+  private readonly guard = new InboundGuard('peer or tab')
   private readonly watchedPeers = new WeakSet<object>()
   /** Peers whose ICE says nothing gets through right now (see ICE_NOT_PASSING). */
   private readonly stalledPeers = new WeakSet<object>()
@@ -116,6 +125,9 @@ export class WebrtcLink {
       // Never simple-peer's default public STUN servers: only what the operator configured.
       peerOpts: { config: { iceServers: [...iceServers] } },
     })
+    // Our y-webrtc patch's hook (patches/README.md). Set before any message can arrive: the
+    // provider opens its room (and hears peers and tabs) only after deriving its key, later.
+    ;(this.provider as FilteredProvider).filterSyncMessage = this.guard.filter
     this.provider.on('peers', this.onPeers)
     this.provider.on('status', this.emitChange)
     this.watchSignaling()
@@ -124,6 +136,11 @@ export class WebrtcLink {
       window.addEventListener('offline', this.onNetworkHint)
     }
     this.changed.emit()
+  }
+
+  /** Updates from peers or tabs that failed the inbound guard and were dropped. */
+  get refusedUpdates(): number {
+    return this.guard.refusedUpdates
   }
 
   /** y-webrtc's own id for this tab; carried in presence so others can match it. */
