@@ -1,3 +1,5 @@
+// The look every component shares (fonts, colours, buttons, focus rings), adopted as Lit styles
+// so each component's shadow root starts from the same base.
 import { css } from 'lit'
 
 /** Shared look: system fonts, calm colours, visible focus. */
