@@ -235,15 +235,20 @@ describe('leaving a room', () => {
           })
         })
       // A reopened room shows its kept newest messages first and connects once loaded: count
-      // sockets and listeners only after that, every cycle alike.
-      await page.evaluate(
-        () =>
-          (
-            document.querySelector('parley-app') as unknown as {
-              session?: { loaded: Promise<void> }
+      // sockets and listeners only once it is connected to signaling and the relay, every
+      // cycle alike (counted mid-connect, the baseline could miss a link's listeners and a
+      // settled room would then look like a leak).
+      await page.waitForFunction(() => {
+        const session = (
+          document.querySelector('parley-app') as unknown as {
+            session?: {
+              webrtc: { signalingConnected(): boolean }
+              relay?: { connected(): boolean }
             }
-          ).session?.loaded,
-      )
+          }
+        ).session
+        return !!session && session.webrtc.signalingConnected() && !!session.relay?.connected()
+      })
     }
     for (let i = 0; i < 5; i++) await cycle(i)
     const before = { ...(await leakCounts(page)), heap: await heap() }
@@ -260,13 +265,11 @@ describe('leaving a room', () => {
       )
       .toBe(true)
       .catch(async (error: unknown) => {
-        console.log(
-          'window listeners before',
-          before.byType,
-          'after',
-          (await leakCounts(page)).byType,
+        const now = await leakCounts(page)
+        throw new Error(
+          `leak after 45 cycles: before ${JSON.stringify(before)}, after ${JSON.stringify(now)}`,
+          { cause: error },
         )
-        throw error
       })
     const after = { ...(await leakCounts(page)), heap: await heap() }
     console.log('leak probe before/after 45 cycles', before, after)
