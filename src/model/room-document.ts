@@ -104,12 +104,15 @@ export class RoomDocument {
     return isKey(key) && parse(value).ok ? value : undefined
   }
 
-  /** The Yjs id (writer client, clock) of a message's record: what delivery is tracked by. */
-  writeIdOf(id: string): { client: number; clock: number } | undefined {
-    // Y.Map keeps its entries' items in `_map`; stable across yjs 13 and the only way to
-    // learn which write produced a value.
-    const item = (this.maps.messages as unknown as { _map: Map<string, Y.Item> })._map.get(id)
-    return item && !item.deleted ? { client: item.id.client, clock: item.id.clock } : undefined
+  /** Whether the message's current record was written by Yjs client `client` at a clock below
+   * `clock` (what delivery is tracked by, session/delivery.ts). Public yjs API only: a snapshot
+   * whose state vector holds just `client` up to `clock` shows, for this key, the newest value
+   * that client wrote below it — the current record exactly when that write produced it. */
+  wroteBefore(id: string, client: number, clock: number): boolean {
+    const current = this.maps.messages.get(id)
+    if (current === undefined || clock <= 0) return false
+    const upTo = Y.createSnapshot(Y.createDeleteSet(), new Map([[client, clock]]))
+    return Y.typeMapGetSnapshot(this.maps.messages, id, upTo) === current
   }
 
   insertMessage(id: string, record: MessageRecord): void {

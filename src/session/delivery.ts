@@ -20,11 +20,12 @@ interface WriterClock {
 /** Where one of our writes has got to. */
 export type DeliveryState = 'pending' | 'saved-to-relay' | 'delivered'
 
-/** A Yjs item id: which client wrote it, at which clock. */
-export interface WriteId {
-  readonly client: number
-  readonly clock: number
-}
+/** Whether a message's current record was written by Yjs client `client` below `clock`
+ * (model/room-document.ts, `wroteBefore`). */
+export type WroteBefore = (client: number, clock: number) => boolean
+
+/** A clock above any a writer reaches: "written by this client at all". */
+const ANY_CLOCK = Number.MAX_SAFE_INTEGER
 
 /** Long enough to coalesce a burst of sends; short enough that a reload rarely loses a mark. */
 const SAVE_DELAY_MS = 250
@@ -60,12 +61,14 @@ export class DeliveryTracker {
     this.changed.emit()
   }
 
-  /** Where the write with this Yjs id has got to; undefined if it is not one of ours. */
-  stateOf(write: WriteId): DeliveryState | undefined {
-    const writer = this.writers.get(write.client)
-    if (writer === undefined) return undefined
-    if (write.clock < writer.acked) return 'delivered'
-    return write.clock < writer.stored ? 'saved-to-relay' : 'pending'
+  /** Where a message has got to, given who wrote its record; undefined if not one of ours. */
+  stateOf(wroteBefore: WroteBefore): DeliveryState | undefined {
+    for (const [client, writer] of this.writers) {
+      if (!wroteBefore(client, ANY_CLOCK)) continue
+      if (wroteBefore(client, writer.acked)) return 'delivered'
+      return wroteBefore(client, writer.stored) ? 'saved-to-relay' : 'pending'
+    }
+    return undefined
   }
 
   /** The writer client ids we wait on, for our presence state. */

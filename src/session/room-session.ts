@@ -183,8 +183,7 @@ export class RoomSession {
 
   /** Where our own message has got to; undefined for others' messages. */
   deliveryOf(messageId: string): DeliveryState | undefined {
-    const write = this.room.writeIdOf(messageId)
-    return write === undefined ? undefined : this.delivery.stateOf(write)
+    return this.delivery.stateOf((client, clock) => this.room.wroteBefore(messageId, client, clock))
   }
 
   /** Locally stored updates that were corrupt and skipped when the room was opened. */

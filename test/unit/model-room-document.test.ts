@@ -89,6 +89,44 @@ describe('RoomDocument accessors', () => {
   })
 })
 
+describe('who wrote a message (wroteBefore, what delivery is tracked by)', () => {
+  it('names the client and clock of the write that produced the current record, and nothing else', () => {
+    const writer = new Y.Doc()
+    const room = new RoomDocument(writer)
+    room.insertMessage(id(0), record(1_000))
+    const client = writer.clientID
+    const after = Y.getState(writer.store, client)
+    expect(room.wroteBefore(id(0), client, after)).toBe(true)
+    // The message's item is the last this client wrote: one clock earlier does not cover it.
+    expect(room.wroteBefore(id(0), client, after - 1)).toBe(false)
+    expect(room.wroteBefore(id(0), client + 1, after)).toBe(false)
+    expect(room.wroteBefore(id(1), client, after)).toBe(false)
+
+    // Another client overwrites the key: the current record is no longer ours.
+    const other = new Y.Doc()
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(writer))
+    other.getMap('messages').set(id(0), encodeMessage(record(2_000)))
+    Y.applyUpdate(writer, Y.encodeStateAsUpdate(other))
+    expect(room.wroteBefore(id(0), client, after)).toBe(false)
+    expect(room.wroteBefore(id(0), other.clientID, Y.getState(writer.store, other.clientID))).toBe(
+      true,
+    )
+  })
+
+  it('answers false once the message is deleted', () => {
+    const writer = new Y.Doc()
+    const room = new RoomDocument(writer)
+    room.insertMessage(id(0), record(1_000))
+    const client = writer.clientID
+    room.deleteMessage(id(0), {
+      stamp: { wall: 2_000, counter: 0 },
+      author: bytes(16, 1),
+      signature: bytes(64, 3),
+    })
+    expect(room.wroteBefore(id(0), client, Number.MAX_SAFE_INTEGER)).toBe(false)
+  })
+})
+
 describe('the kept newest messages', () => {
   it('copy only valid records, whatever else the room holds (a Y.Map under an edit threw)', () => {
     const room = new RoomDocument(new Y.Doc())
