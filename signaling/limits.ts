@@ -109,13 +109,13 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   // must fit, or that client would fail with 1009 and retry forever. ws only holds what a
   // sender has actually sent, and the per-IP limit bounds how many such senders one host is.
   maxPayloadBytes: 32 * 1024 * 1024 + 1024,
-  // DESIGN §3 plans for ~100,000 messages per room; signed, encrypted records are ~200–300 B,
+  // docs/architecture.md plans for ~100,000 messages per room; signed, encrypted records are ~200–300 B,
   // so such a room is ~30 MB. A loaded Y.Doc costs several times its encoded size in memory,
   // so this is also what bounds one room's share of the relay's heap.
   maxRoomBytes: 32 * 1024 * 1024,
   // Bytes alone do not bound memory: a decoded struct costs ~400 B of heap however few bytes
   // it took on the wire (200,000 five-byte Items retain 76 MB). A Parley message is one to a
-  // few structs, so DESIGN's 100,000-message room is ~300,000; 1,000,000 leaves headroom and
+  // few structs, so the planned 100,000-message room is ~300,000; 1,000,000 leaves headroom and
   // caps a hostile room's heap near 400 MB. Also bounds what decoding one update may allocate.
   maxRoomStructs: 1_000_000,
   // Parley's presence is one encrypted envelope (name, typing) under 1 KB; other stock clients

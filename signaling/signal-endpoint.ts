@@ -49,7 +49,7 @@ export class SignalEndpoint {
       noServer: true,
       maxPayload: this.maxPayloadBytes,
       // Signaling payloads are encrypted (incompressible) and small; deflate would cost
-      // ~256 KB of zlib state per connection for nothing (DESIGN.md §1).
+      // ~256 KB of zlib state per connection for nothing (docs/architecture.md).
       perMessageDeflate: false,
     })
     this.heartbeatIntervalMs = options.limits.heartbeatIntervalMs

@@ -1,4 +1,4 @@
-// "Saved to relay" (DESIGN §1; docs/relay.md, "Saved to relay"): the relay's state vector as of
+// "Saved to relay" (docs/architecture.md; docs/relay.md, "Saved to relay"): the relay's state vector as of
 // what is durably stored, the only one it ever sends, encoded once as a sync step 1 for every
 // connection it goes to. A client compares it with its own clocks. Acknowledgements are
 // coalesced: a writer gets at most one per ACK_INTERVAL_MS, the later ones of a burst folded

@@ -70,7 +70,7 @@ export class RelayEndpoint {
       noServer: true,
       maxPayload: options.limits.maxPayloadBytes,
       // Encrypted records do not compress (0.98x measured) and deflate keeps ~256 KB of zlib
-      // state per connection (DESIGN.md §1).
+      // state per connection (docs/architecture.md).
       perMessageDeflate: false,
     })
     this.heartbeat = setInterval(() => this.sweep(), options.limits.heartbeatIntervalMs)

@@ -10,7 +10,7 @@
 //   [3 query awareness]                              "send me every presence state"
 // On connect the relay sends its step 1 and every presence state; the client sends its step 1
 // and the relay answers with a step 2. The relay's step 1 always carries only what is durably
-// stored, so it doubles as the "saved to relay" acknowledgement (DESIGN §1). An awareness update
+// stored, so it doubles as the "saved to relay" acknowledgement (docs/architecture.md). An awareness update
 // listing no clients ([1][1][0]) is the keepalive: stock clients apply it as a no-op, and it
 // resets their 30 s "no message received" watchdog. Message types the relay does not know
 // (2 auth is server → client only) are ignored, as the stock server does.

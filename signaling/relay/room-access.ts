@@ -1,5 +1,5 @@
 // Who may open `/relay/<roomId>`: the room id must be a Parley room id, and the `token` query
-// parameter must hash to it (DESIGN §2: room id = base64url(SHA-256(token))). No stored state is
+// parameter must hash to it (docs/architecture.md: room id = base64url(SHA-256(token))). No stored state is
 // needed, knowing a room id gives no access, and nobody can claim a room first. Socket-free.
 
 import { createHash, timingSafeEqual } from 'node:crypto'

@@ -1,5 +1,5 @@
 // The relay's storage contract: an append-only log of Yjs updates per room, compacted now and
-// then into one snapshot. The relay acknowledges an update ("saved to relay", DESIGN.md §1) only
+// then into one snapshot. The relay acknowledges an update ("saved to relay", docs/architecture.md) only
 // after `append` resolves, so `append` resolves only once the update is durable by the store's
 // own policy (fsync for the embedded store; Redis' AOF policy in Redis mode).
 //

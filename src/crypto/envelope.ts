@@ -1,4 +1,4 @@
-// Versioned AES-GCM envelopes for everything a person writes (DESIGN.md §2). Each envelope is
+// Versioned AES-GCM envelopes for everything a person writes (docs/architecture.md). Each envelope is
 // bound, through associated data, to its purpose and to what it belongs to (a message id, a
 // member key id), so a ciphertext copied onto another record or into another field won't open.
 //

@@ -1,4 +1,4 @@
-// Each browser's Ed25519 signing identity (DESIGN.md §2, Authorship): generating it, rebuilding
+// Each browser's Ed25519 signing identity (docs/architecture.md, Authorship): generating it, rebuilding
 // it from IndexedDB, its key id, and signing and verifying. The private key is non-extractable,
 // so script running in the page can sign while it runs but cannot steal the identity.
 

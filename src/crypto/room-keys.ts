@@ -1,4 +1,4 @@
-// The room link's secret and everything derived from it (DESIGN.md §2): relay token, room id,
+// The room link's secret and everything derived from it (docs/architecture.md): relay token, room id,
 // WebRTC password and content key. The secret never leaves the URL fragment; each derived
 // value goes only to the party named in the design table.
 

@@ -1,5 +1,5 @@
 // Hybrid logical clock (wall ms, counter) and the display order of a room: the same on every
-// peer, so a message written offline lands where it was written in time (DESIGN §3).
+// peer, so a message written offline lands where it was written in time (docs/architecture.md).
 
 export interface Hlc {
   readonly wall: number

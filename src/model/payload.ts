@@ -6,7 +6,7 @@ export const PAYLOAD_VERSION = 1
 
 export interface MessagePayload {
   readonly text: string
-  /** The sender wrote this with no peer and no relay connected (DESIGN §3). */
+  /** The sender wrote this with no peer and no relay connected (docs/architecture.md). */
   readonly sentOffline: boolean
 }
 

@@ -1,5 +1,5 @@
 // Binary record formats stored in the room document, and the exact bytes each one is signed
-// over (DESIGN §2). Records are compact, immutable and versioned; remote ones are parsed at
+// over (docs/architecture.md). Records are compact, immutable and versioned; remote ones are parsed at
 // runtime and never trusted to have the right shape.
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'

@@ -130,7 +130,7 @@ export class RoomDocument {
   }
 
   /** Records the signed tombstone and removes the record itself, so its ciphertext is
-   * garbage-collected on every replica (DESIGN §2 "Deleting"). */
+   * garbage-collected on every replica (docs/document-model.md). */
   deleteMessage(id: string, tombstone: TombstoneRecord): void {
     const bytes = encodeTombstone(tombstone)
     this.doc.transact(() => {

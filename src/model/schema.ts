@@ -1,4 +1,4 @@
-// Every Yjs key name of the room document lives here (DESIGN §3), so the layout can be read in
+// Every Yjs key name of the room document lives here (docs/architecture.md), so the layout can be read in
 // one place and versioned in one place.
 import * as Y from 'yjs'
 
@@ -9,7 +9,7 @@ export const DocKeys = {
   /** Map: format version and other room-wide facts. */
   meta: 'meta',
   /** Map message id → message record (Uint8Array). Keyed by id so appends cost O(1) at any
-   * history length and the same id can only ever show once (DESIGN §3 "growth traps"). */
+   * history length and the same id can only ever show once (docs/architecture.md, "growth traps"). */
   messages: 'messages',
   /** Map message id → latest edit record by the message's author. */
   edits: 'edits',

@@ -1,4 +1,4 @@
-// This browser's Yjs client id for a room, reused across its sessions (DESIGN §3: every
+// This browser's Yjs client id for a room, reused across its sessions (docs/architecture.md: every
 // transaction costs time in proportion to the client ids a document has seen, yjs#415), but
 // only when the stored document proves reuse safe. Rules and why they hold: docs/local-storage.md
 // ("The client-id lease").

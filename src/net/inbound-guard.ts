@@ -18,14 +18,14 @@ export interface InboundLimits {
 
 export const BROWSER_INBOUND_LIMITS: InboundLimits = Object.freeze({
   // The relay stores at most 32 MiB per room (signaling/limits.ts maxRoomBytes, sized for
-  // DESIGN §3's ~100,000-message room at ~30 MB) and accepts frames up to that plus 1 KiB of
+  // docs/architecture.md's ~100,000-message room at ~30 MB) and accepts frames up to that plus 1 KiB of
   // framing. A whole room arrives as one sync step 2, so this admits any room the relay keeps and
   // nothing larger: a bigger update could never have come from an honest replica of a room the
   // relay carries.
   maxUpdateBytes: 32 * 1024 * 1024 + 1024,
   // The relay's maxRoomStructs (1,000,000, signaling/limits.ts): a decoded struct costs ~400 B of
   // heap however few bytes it took (update-guard.ts), so this caps what one update can make a
-  // tab hold near 400 MB, while DESIGN's 100,000-message room (~300,000 structs) syncs whole.
+  // tab hold near 400 MB, while the planned 100,000-message room (~300,000 structs) syncs whole.
   maxUpdateEntries: 1_000_000,
 })
 

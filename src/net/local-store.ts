@@ -1,5 +1,5 @@
 // The room's copy in this browser: an IndexedDB database named after the room, loaded before
-// any network so a room renders from local data first (DESIGN §4), written in one awaited
+// any network so a room renders from local data first (docs/connection-state.md), written in one awaited
 // transaction per event-loop turn, compacted geometrically, deleted completely when leaving.
 // Layout, policy and failure handling: docs/local-storage.md.
 //

@@ -1,7 +1,7 @@
 // The room's relay side: one stock y-websocket provider to `/relay/<roomId>` with its own
-// awareness (DESIGN §3), carrying the room when peers cannot connect directly and keeping it for
+// awareness (docs/architecture.md), carrying the room when peers cannot connect directly and keeping it for
 // peers who are not online together. It also reads what the relay says it has stored: the relay
-// sends a sync step 1 (its state vector) only for what is durably stored (DESIGN §1), so its
+// sends a sync step 1 (its state vector) only for what is durably stored (docs/architecture.md), so its
 // clocks tell which of our writes are "saved to relay".
 import type * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -15,7 +15,7 @@ export interface RelayLinkOptions {
   /** `ws(s)://host/relay`; the provider appends `/<roomId>`. */
   readonly url: string
   readonly roomId: string
-  /** Proves to the relay that we hold the room link (DESIGN §2). */
+  /** Proves to the relay that we hold the room link (docs/architecture.md). */
   readonly token: string
   /** Operator key of a private relay, needed to create rooms there. */
   readonly operatorKey?: string
@@ -118,7 +118,7 @@ export class RelayLink {
     this.awareness.destroy()
   }
 
-  /** Reads a sync step 1's state vector: what the relay holds durably (DESIGN §1). */
+  /** Reads a sync step 1's state vector: what the relay holds durably (docs/architecture.md). */
   private readStoredState(stateVector: Uint8Array): void {
     try {
       const vector = decoding.createDecoder(stateVector)

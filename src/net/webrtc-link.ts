@@ -1,7 +1,7 @@
-// The room's WebRTC side: one y-webrtc provider with its own awareness (DESIGN §3), our own
+// The room's WebRTC side: one y-webrtc provider with its own awareness (docs/architecture.md), our own
 // signaling server only, ICE servers from configuration. It reports which peers are reached
 // directly — decided from an open data channel, never from y-webrtc's `peers` or `synced`
-// events, which fire per connection attempt and with zero peers (DESIGN §4).
+// events, which fire per connection attempt and with zero peers (docs/connection-state.md).
 import type * as Y from 'yjs'
 import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
@@ -14,7 +14,7 @@ import { InboundGuard } from './inbound-guard'
 export interface WebrtcLinkOptions {
   /** y-webrtc room name: the room id, never the secret. */
   readonly roomName: string
-  /** Encrypts signaling and cross-tab traffic (DESIGN §2). */
+  /** Encrypts signaling and cross-tab traffic (docs/architecture.md). */
   readonly password: string
   readonly signalingUrls: readonly string[]
   readonly iceServers: readonly RTCIceServer[]
@@ -195,7 +195,7 @@ export class WebrtcLink {
     this.watchedSignaling.clear()
     try {
       // y-webrtc destroys its room only after the password key is derived; destroying before
-      // that rejects unhandled unless we wait for the key first (DESIGN §4).
+      // that rejects unhandled unless we wait for the key first (docs/connection-state.md).
       await provider.key
       // destroy() alone leaves the provider registered with the shared signaling connection,
       // which then stays open for good; disconnect() releases it (and closes it when unused).

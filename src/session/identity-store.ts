@@ -1,4 +1,4 @@
-// This browser's signing identity, kept in IndexedDB as a non-extractable CryptoKey (DESIGN §2),
+// This browser's signing identity, kept in IndexedDB as a non-extractable CryptoKey (docs/architecture.md),
 // created on first use. Two tabs racing to create it settle on whichever was stored first.
 import { generateSigningIdentity, identityFromKeys, type SigningIdentity } from '../crypto'
 

@@ -134,7 +134,7 @@ export class MessageContentResolver {
     return (await verify(publicKey, record.signature, signed)) ? 'verified' : 'forged'
   }
 
-  /** Only the message's author may edit it (DESIGN §2). */
+  /** Only the message's author may edit it (docs/architecture.md). */
   private async editIsValid(id: string, record: MessageRecord, edit: EditRecord): Promise<boolean> {
     if (!bytesEqual(edit.author, record.author)) return false
     const publicKey = await this.members.publicKeyOf(keyIdText(edit.author))

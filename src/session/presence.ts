@@ -1,5 +1,5 @@
 // Who is here, over one provider's awareness. Every state is an encrypted envelope bound to
-// the awareness client id (DESIGN §2: presence is content), so the signaling server and relay
+// the awareness client id (docs/architecture.md: presence is content), so the signaling server and relay
 // see only ciphertext. The state also carries the sender's y-webrtc peer id, so the roster can
 // say whether each person is reached directly, and delivery acknowledgements (delivery.ts).
 import type { Awareness } from 'y-protocols/awareness'

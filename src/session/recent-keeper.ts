@@ -1,4 +1,4 @@
-// Keeps a room's newest messages for the next first paint (DESIGN §3, recent-records.ts):
+// Keeps a room's newest messages for the next first paint (docs/architecture.md, recent-records.ts):
 // once the room has loaded, then at most every RECENT_SAVE_MS while its timeline changes, and
 // once more on close if it changed since.
 import type { RoomDocument } from '../model'

@@ -1,5 +1,5 @@
 // The room's newest messages, kept beside its document so that opening a room paints them
-// before the whole document is read (DESIGN §3 "first paint from a small local cache"): the
+// before the whole document is read (docs/architecture.md, "first paint from a small local cache"): the
 // records as the document holds them — still encrypted and signed, checked again when shown —
 // with their edits, tombstones and their authors' member entries, as the update of a small
 // Yjs document of the same layout. Timeline and member directory read it like the room itself

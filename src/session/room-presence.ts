@@ -1,5 +1,5 @@
 // Presence for one room across both links: one PresenceChannel per provider's awareness
-// (DESIGN §3), our state published to both, and the delivery acknowledgements that ride in it
+// (docs/architecture.md), our state published to both, and the delivery acknowledgements that ride in it
 // (delivery.ts). Publishing is coalesced and happens only when our state really changed
 // (presence.ts), so an idle room is quiet (docs/connection-state.md).
 import type * as Y from 'yjs'
@@ -23,7 +23,7 @@ export class RoomPresence {
   readonly changed = new Listeners()
   /** Presence as seen through WebRTC (and this browser's other tabs). */
   readonly webrtc: PresenceChannel
-  /** Presence as seen through the relay: its own awareness (DESIGN §3). */
+  /** Presence as seen through the relay: its own awareness (docs/architecture.md). */
   readonly relay: PresenceChannel | null
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly disposers: (() => void)[] = []

@@ -1,6 +1,6 @@
 // One open room, composed: its Yjs document, local store, WebRTC and relay links, presence,
 // timeline, and the operations people perform. Opening loads IndexedDB before any network
-// (DESIGN §4); a room whose newest messages were kept (recent-keeper.ts) shows them first and
+// (docs/connection-state.md); a room whose newest messages were kept (recent-keeper.ts) shows them first and
 // loads the rest after they are on screen. destroy() undoes the constructor step by step, goes
 // on past a step that throws, and can be called any number of times.
 import * as Y from 'yjs'
@@ -262,7 +262,7 @@ export class RoomSession {
   }
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
-   * is returned), then loads the room, and only then goes online (DESIGN §4). */
+   * is returned), then loads the room, and only then goes online (docs/connection-state.md). */
   private async load(recent: RoomDocument | undefined): Promise<void> {
     if (recent) {
       // Decrypt what is on screen before the room's whole document occupies the main thread.

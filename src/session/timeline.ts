@@ -25,7 +25,7 @@ export type EntryState =
   | 'message'
   /** Its record is gone and a tombstone stands in its place (validity is checked on display). */
   | 'deleted'
-  /** Its record vanished with no tombstone: shown as an anomaly, never silently (DESIGN §2). */
+  /** Its record vanished with no tombstone: shown as an anomaly, never silently (docs/architecture.md). */
   | 'vanished'
 
 export interface TimelineEntry {

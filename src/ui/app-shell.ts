@@ -1,4 +1,4 @@
-// The application root: routes on the URL fragment (the room secret, DESIGN §2), owns this
+// The application root: routes on the URL fragment (the room secret, docs/architecture.md), owns this
 // browser's identity and the one open RoomSession, and destroys it before opening another.
 import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'

@@ -1,4 +1,4 @@
-// How a person is recognised at a glance: display names are self-asserted (DESIGN §2), so
+// How a person is recognised at a glance: display names are self-asserted (docs/architecture.md), so
 // each is shown with a colour and short fingerprint derived from the author key id.
 
 export function fingerprint(keyId: string): string {

@@ -1,4 +1,4 @@
-// Micro-benchmark of the room document (DESIGN §3 "History grows; cost must not"): the cost
+// Micro-benchmark of the room document (docs/architecture.md, "History grows; cost must not"): the cost
 // of sending one message and of loading the room at 1k, 10k and 100k messages, reported as
 // ratios to the 1k case, beside the naive layout (push onto one Y.Array) measured in the same
 // run. Run with `npm run bench` (or `-- --quick` for 1k and 10k only).

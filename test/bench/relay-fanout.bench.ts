@@ -27,7 +27,7 @@ const STEP_MS = quick ? 1_000 : 4_000
 const DRAIN_MS = quick ? 500 : 3_000
 /** Parley's records: a signed, encrypted envelope of a short message is ~150 bytes. */
 const RECORD_BYTES = 150
-/** DESIGN/issue 5: what a held step means. */
+/** Issue 5: what a held step means. */
 const HELD_P99_MS = 100
 const IDLE_CONNECTION_BUDGET_KB = 16
 

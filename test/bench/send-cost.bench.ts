@@ -1,4 +1,4 @@
-// Item 5: the cost of sending one message as history grows (DESIGN §3 "History grows; cost
+// Item 5: the cost of sending one message as history grows (docs/architecture.md, "History grows; cost
 // must not"): RoomSession.send — compose (encrypt, sign), insert, index, store — in rooms of
 // 1k, 10k and 100k messages loaded from local storage, and after 1,000 past sessions of this
 // browser in one room, against an empty room measured in the same run. Sends are timed round

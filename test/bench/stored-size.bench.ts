@@ -1,4 +1,4 @@
-// Item 3a: bytes the room document takes per message (DESIGN §3), for realistic text, encrypted
+// Item 3a: bytes the room document takes per message (docs/architecture.md), for realistic text, encrypted
 // and signed by the real authoring code, against the floor (the text's UTF-8 bytes plus what
 // no design can avoid: a 12-byte nonce, a 16-byte GCM tag, a 64-byte Ed25519 signature and a
 // 16-byte id) and against a naive layout (a Y.Map of plaintext fields per message).

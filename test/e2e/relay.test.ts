@@ -30,7 +30,7 @@ const MARKER = 'plaintext-marker-7f3a'
 let topology: Topology
 let parley: RunningParley
 const frames: { browser: string; text: string }[] = []
-/** Message ids are in clear on purpose (DESIGN §2): finding them proves the scans can see. */
+/** Message ids are in clear on purpose (docs/architecture.md): finding them proves the scans can see. */
 let messageIds: string[] = []
 
 beforeAll(async () => {

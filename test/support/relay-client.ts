@@ -15,7 +15,7 @@ export interface RoomCredentials {
   roomId: string
 }
 
-/** A fresh room as the app derives it (DESIGN §2): a 32-byte token and its SHA-256 room id. */
+/** A fresh room as the app derives it (docs/architecture.md): a 32-byte token and its SHA-256 room id. */
 export function newRoom(): RoomCredentials {
   const token = randomBytes(32).toString('base64url')
   return { token, roomId: roomIdForToken(token) }

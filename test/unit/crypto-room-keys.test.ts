@@ -1,4 +1,4 @@
-// Room link secret and derived keys (DESIGN.md §2). The known-answer vectors were computed once
+// Room link secret and derived keys (docs/architecture.md). The known-answer vectors were computed once
 // with Node's own crypto, independently of src/crypto:
 //
 //   const d = (label) => hkdfSync('sha256', secretBytes, 'parley', label, 32)

@@ -1,4 +1,4 @@
-// Decrypt-and-verify on receive (DESIGN §2) with real WebCrypto keys: what each kind of bad
+// Decrypt-and-verify on receive (docs/architecture.md) with real WebCrypto keys: what each kind of bad
 // input looks like to a reader, and that it never hides the other messages.
 import { beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
