@@ -3,11 +3,9 @@
 // needed, knowing a room id gives no access, and nobody can claim a room first. Socket-free.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { isRoomId } from '../../src/crypto/room-keys'
 import { CloseCode } from '../close-codes'
 import type { Violation } from './relay-protocol'
-
-/** 43 base64url characters: SHA-256 (32 bytes) without padding. */
-const ROOM_ID = /^[A-Za-z0-9_-]{43}$/
 
 // A Parley token is 43 characters (32 bytes, base64url). Other clients may use longer ones; past
 // this a "token" is only a way to make us hash a large string.
@@ -35,7 +33,7 @@ export function parseRelayRequest(url: string, pathPrefix: string): ParsedRelayR
   const roomId = parsed.pathname.startsWith(pathPrefix)
     ? parsed.pathname.slice(pathPrefix.length)
     : ''
-  if (!ROOM_ID.test(roomId)) {
+  if (!isRoomId(roomId)) {
     // Only the shape is logged: a path is client-supplied text.
     return { ok: false, violation: badRoomId(`${Math.min(roomId.length, 999)} chars`) }
   }

@@ -19,6 +19,7 @@ const INFO_WEBRTC_PASSWORD = utf8.encode('parley/v1/webrtc-password')
 const INFO_CONTENT_KEY = utf8.encode('parley/v1/content-key')
 const DERIVED_SECRET_BITS = 256
 
+/** 43 base64url characters: SHA-256 (32 bytes) without padding. The relay checks the same. */
 const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
 export interface RoomKeys {
