@@ -8,7 +8,6 @@ import { CloseCode } from '../close-codes'
 import type { RelayLimits } from '../limits'
 import { TokenBucket } from '../token-bucket'
 import type { Violation } from './relay-protocol'
-import type { WorkAllowance } from './room-doc'
 
 export type BudgetLimits = Pick<
   RelayLimits,
@@ -47,6 +46,15 @@ class Meter {
   get spent(): number {
     return this.total
   }
+}
+
+/** How much integration work (conflict-scan steps, patches/README.md) an update may cause. */
+export interface WorkAllowance {
+  /** Steps this update may take; less than `perUpdate` when the connection's budget is low. */
+  steps: number
+  perUpdate: number
+  /** Charges what the update took to its connection. */
+  spend(steps: number): void
 }
 
 export class ConnectionBudget {

@@ -6,6 +6,7 @@
 
 import * as Y from 'yjs'
 import { TokenBucket } from '../token-bucket'
+import type { WorkAllowance } from './connection-budget'
 import type { RoomMember } from './room-members'
 
 /** Origin of updates read from the store on load: neither forwarded nor re-appended. */
@@ -49,15 +50,6 @@ export interface AppliedClients {
   failures: ApplyFailure[]
   /** Yjs failed and the doc could not be rebuilt (rebuild budget spent): reset the room. */
   unrecoverable: boolean
-}
-
-/** How much integration work (conflict-scan steps, patches/README.md) an update may cause. */
-export interface WorkAllowance {
-  /** Steps this update may take; less than `perUpdate` when the connection's budget is low. */
-  steps: number
-  perUpdate: number
-  /** Charges what the update took to its connection. */
-  spend(steps: number): void
 }
 
 export class RoomDoc {
