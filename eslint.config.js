@@ -38,6 +38,10 @@ export default tseslint.config(
           selector: "MemberExpression[property.name='innerHTML']",
           message: 'Text is bound, never set as HTML.',
         },
+        {
+          selector: 'ImportDeclaration[source.value=/unsafe-(html|svg)/]',
+          message: 'Text is bound, never rendered as markup (docs/rich-text.md).',
+        },
       ],
     },
   },

@@ -13,6 +13,7 @@ import { baseStyles } from './styles'
 import { isoTime, timeLabel } from './time-labels'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
+import './message-text'
 
 // Our writes nobody has reported holding are "not yet delivered"; an unknown write (marks are
 // kept for a bounded number of sessions) has long been delivered.
@@ -158,7 +159,7 @@ export class ParleyMessage extends LitElement {
       ${
         resolved.text === null
           ? html`<p class="text placeholder warn">cannot decrypt</p>`
-          : html`<p class="text">${resolved.text}</p>`
+          : html`<parley-message-text class="text" .text=${resolved.text}></parley-message-text>`
       }
       <div class="flags">
         ${resolved.edited ? html`<span class="muted">(edited)</span>` : nothing}

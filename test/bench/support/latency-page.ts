@@ -143,7 +143,9 @@ export function installLatencyTools(): void {
     const original = proto.updated
     proto.updated = function (this: HTMLElement, changed) {
       original.call(this, changed)
-      const text = this.shadowRoot?.querySelector('p.text:not(.muted)')?.textContent
+      const text = (
+        this.shadowRoot?.querySelector('parley-message-text') as { text?: string } | null
+      )?.text
       const seq = sequenceOf(text)
       if (seq === undefined) return
       const arrival = (arrivals[seq] ??= { timeline: now() })
