@@ -1,5 +1,6 @@
-// One row of the room: author (name, colour, fingerprint), time, text, "(edited)",
-// "sent offline", delivery state for our own messages, and edit/delete for their author.
+// One row of the room: author (name, colour, fingerprint; once per turn), time (full date on
+// hover), text, "(edited)", "sent offline", delivery state for our own messages, and a toolbar
+// shown on hover or keyboard focus: Copy text, and Edit and Delete for their author.
 // Content is resolved (decrypted, verified) on demand when the row is rendered. A row that
 // cannot be rendered shows "This message could not be shown" instead of throwing
 // (docs/document-model.md "Rendering").
@@ -10,7 +11,7 @@ import type { DeliveryState } from '../session/delivery'
 import type { TimelineEntry } from '../session/timeline'
 import { CANNOT_SHOW, type ResolvedEntry } from '../session/message-content'
 import { baseStyles } from './styles'
-import { isoTime, timeLabel } from './time-labels'
+import { fullTimeLabel, isoTime, timeLabel } from './time-labels'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
 import './message-text'
@@ -22,6 +23,9 @@ const deliveryLabel: Record<DeliveryState, string> = {
   'saved-to-relay': 'saved to relay',
   delivered: 'delivered',
 }
+
+/** Long enough to be read, short enough not to linger. */
+const COPIED_SHOWN_MS = 2000
 
 /** The row of an entry that could not be rendered: named, so it is found and read out. */
 export function renderUnshowable() {
@@ -37,17 +41,72 @@ export class ParleyMessage extends LitElement {
     css`
       :host {
         display: block;
+        /* The virtualizer positions rows absolutely, which would shrink a row to its text:
+           full width, so a message of mine can sit on the right. */
+        width: 100%;
+        box-sizing: border-box;
         padding: 0.25rem 0.75rem;
       }
+      :host([continued]) {
+        padding-top: 0;
+      }
       article {
-        max-width: 42rem;
+        position: relative;
+        width: fit-content;
+        min-width: 8rem;
+        max-width: min(42rem, 85%);
         padding: 0.4rem 0.6rem;
         border-radius: 8px;
         background: #f3f4f6;
       }
+      /* Mine: on the other side and in another colour, as people know from other chats. */
       article.mine {
         margin-left: auto;
-        background: #e0ecff;
+        background: #dbeafe;
+        border: 1px solid #bfdbfe;
+      }
+      /* A name shown once per turn: later rows of it keep it for screen readers only. */
+      :host([continued]) header {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip-path: inset(50%);
+        white-space: nowrap;
+      }
+      .toolbar {
+        position: absolute;
+        top: -0.9rem;
+        right: 0.5rem;
+        display: flex;
+        gap: 0.15rem;
+        padding: 0.1rem;
+        border: 1px solid #d1d5db;
+        border-radius: 6px;
+        background: #fff;
+        opacity: 0;
+        transition: opacity 0.1s;
+      }
+      /* Actions appear where the reader is: pointer over the message, or keyboard focus in it;
+         on touch screens, which cannot hover, they stay shown. */
+      article:hover .toolbar,
+      article:focus-within .toolbar {
+        opacity: 1;
+        z-index: 1;
+      }
+      @media (hover: none) {
+        .toolbar {
+          position: static;
+          opacity: 1;
+          border: none;
+          background: none;
+          justify-content: flex-end;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .toolbar {
+          transition: none;
+        }
       }
       header {
         display: flex;
@@ -72,9 +131,16 @@ export class ParleyMessage extends LitElement {
       .warn {
         color: #b45309;
       }
-      .actions button {
+      .toolbar button {
         font-size: 0.75rem;
         padding: 0.1rem 0.4rem;
+        border: none;
+        background: none;
+        white-space: nowrap;
+      }
+      .toolbar button:hover,
+      .toolbar button:focus-visible {
+        background: #e5e7eb;
       }
       textarea {
         width: 100%;
@@ -88,9 +154,12 @@ export class ParleyMessage extends LitElement {
 
   @property({ attribute: false }) entry!: TimelineEntry
   @property({ attribute: false }) session!: RoomSession
+  /** Follows a message of the same person (message-list.ts): the name is not repeated. */
+  @property({ type: Boolean, reflect: true }) continued = false
   @state() private resolved: ResolvedEntry | undefined
   @state() private editing = false
   @state() private error = ''
+  @state() private copied = false
   /** Delivery marks and member names change without the entry changing. */
   private readonly subscriptions = new SubscriptionController(this)
 
@@ -138,7 +207,10 @@ export class ParleyMessage extends LitElement {
         <header>
           <span class="author" style="color: ${colourOf(entry.key.author)}">${name}</span>
           <span class="muted" title="Key fingerprint">${fingerprint(entry.key.author)}</span>
-          <time class="muted" datetime=${isoTime(entry.key.wall)}
+          <time
+            class="muted"
+            datetime=${isoTime(entry.key.wall)}
+            title=${fullTimeLabel(entry.key.wall)}
             >${timeLabel(entry.key.wall)}</time
           >
         </header>
@@ -179,17 +251,34 @@ export class ParleyMessage extends LitElement {
               >`
             : nothing
         }
-        ${
-          mine && resolved.text !== null
-            ? html`<span class="actions">
-                <button type="button" @click=${() => (this.editing = true)}>Edit</button>
-                <button type="button" @click=${() => this.deleteMessage()}>Delete</button>
-              </span>`
-            : nothing
-        }
+        ${this.copied ? html`<span class="muted" role="status">Copied</span>` : nothing}
       </div>
+      ${resolved.text !== null ? this.renderToolbar(resolved.text, mine) : nothing}
       ${this.error ? html`<p class="warn" role="alert">${this.error}</p>` : nothing}
     `
+  }
+
+  private renderToolbar(text: string, mine: boolean) {
+    return html`<div class="toolbar" role="toolbar" aria-label="Message actions">
+      <button type="button" @click=${() => this.copyText(text)}>Copy text</button>
+      ${
+        mine
+          ? html`<button type="button" @click=${() => (this.editing = true)}>Edit</button>
+              <button type="button" @click=${() => this.deleteMessage()}>Delete</button>`
+          : nothing
+      }
+    </div>`
+  }
+
+  private async copyText(text: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(text)
+      this.copied = true
+      this.error = ''
+      setTimeout(() => (this.copied = false), COPIED_SHOWN_MS)
+    } catch {
+      this.error = 'Could not copy: this browser did not allow it.'
+    }
   }
 
   private renderEditor(text: string) {

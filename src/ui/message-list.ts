@@ -13,19 +13,36 @@ import { dayKey, dayLabel } from './time-labels'
 import { renderUnshowable } from './message-item'
 
 type Row =
-  { kind: 'day'; key: string; label: string } | { kind: 'entry'; key: string; entry: TimelineEntry }
+  | { kind: 'day'; key: string; label: string }
+  | {
+      kind: 'entry'
+      key: string
+      entry: TimelineEntry
+      /** Same author as the row before, within GROUP_MS: shown under the same name. */
+      continued: boolean
+    }
+
+/** Messages of one person this close together read as one turn, as in other chat apps. */
+const GROUP_MS = 5 * 60_000
 
 export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
   const rows: Row[] = []
   let lastDay = ''
+  let previous: TimelineEntry | undefined
   for (const entry of entries) {
     const day = dayKey(entry.key.wall)
     if (day !== lastDay) {
       // Entries are in time order, so each day (and 'no-date', past every real one) is one run.
       rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(entry.key.wall) })
       lastDay = day
+      previous = undefined
     }
-    rows.push({ kind: 'entry', key: entry.id, entry })
+    const continued =
+      previous !== undefined &&
+      previous.key.author === entry.key.author &&
+      entry.key.wall - previous.key.wall < GROUP_MS
+    rows.push({ kind: 'entry', key: entry.id, entry, continued })
+    previous = entry
   }
   return rows
 }
@@ -99,7 +116,11 @@ export class ParleyMessageList extends LitElement {
     try {
       return row.kind === 'day'
         ? html`<div class="day" role="separator">${row.label}</div>`
-        : html`<parley-message .entry=${row.entry} .session=${this.session}></parley-message>`
+        : html`<parley-message
+            .entry=${row.entry}
+            .session=${this.session}
+            ?continued=${row.continued}
+          ></parley-message>`
     } catch (error) {
       console.error('message list: a row could not be rendered', error)
       return renderUnshowable()

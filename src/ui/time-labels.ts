@@ -4,6 +4,7 @@
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' })
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' })
 
 /** A Date for the wall time, or undefined when it names no instant a Date can hold. */
 function dateOf(wall: number): Date | undefined {
@@ -15,6 +16,12 @@ function dateOf(wall: number): Date | undefined {
 export function timeLabel(wall: number): string {
   const date = dateOf(wall)
   return date ? timeFormat.format(date) : ''
+}
+
+/** Date and time in full, for a time's tooltip; '' for a time no Date can hold. */
+export function fullTimeLabel(wall: number): string {
+  const date = dateOf(wall)
+  return date ? fullFormat.format(date) : ''
 }
 
 /** The ISO form for a `<time datetime>` attribute, or '' for a time no Date can hold. */

@@ -1,0 +1,104 @@
+// Reading a conversation (issue 12 §6), two browsers: my messages sit apart from the others',
+// one person's consecutive messages show their name once, times carry the full date on hover,
+// and a message's actions (Copy text; Edit and Delete on my own) appear on hover or keyboard
+// focus, not on every message at rest.
+import type { Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { closeAll, launchBrowserIn, type LaunchedBrowser } from './support/browser'
+import { createTopology, requireNetnsSupport, type Topology } from './support/netns'
+import { composer, createRoom, openRoom, startParleyIn, type RunningParley } from './support/parley'
+
+let topology: Topology
+let parley: RunningParley
+let alice: LaunchedBrowser
+let bob: LaunchedBrowser
+
+const row = (page: Page, text: string) => page.getByRole('article').filter({ hasText: text })
+const opacityOf = (l: Locator) => l.evaluate((el) => Number(getComputedStyle(el).opacity))
+
+beforeAll(async () => {
+  await requireNetnsSupport()
+  topology = await createTopology({ kind: 'lan', clients: 2 })
+  parley = await startParleyIn(topology.server)
+  alice = await launchBrowserIn(topology.clients[0], { name: 'alice', origin: parley.origin })
+  bob = await launchBrowserIn(topology.clients[1], { name: 'bob', origin: parley.origin })
+  await bob.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: parley.origin,
+  })
+  const link = await createRoom(alice.page, parley.origin)
+  await openRoom(bob.page, link)
+  for (const [page, name] of [
+    [alice.page, 'Alice'],
+    [bob.page, 'Bob'],
+  ] as const) {
+    const box = page.getByRole('textbox', { name: 'Display name' })
+    await box.fill(name)
+    await box.press('Enter')
+  }
+  // (send() polls, which a hook may not: type and wait for the row instead.)
+  for (const [page, text] of [
+    [alice.page, 'first from alice'],
+    [alice.page, 'second from alice'],
+    [bob.page, 'reply from bob'],
+  ] as const) {
+    await composer(page).fill(text)
+    await composer(page).press('Enter')
+    await row(bob.page, text).waitFor()
+  }
+})
+
+afterAll(async () => {
+  await closeAll()
+  await topology?.destroy()
+})
+
+describe('reading', () => {
+  test("my messages sit on the other side from others'", async () => {
+    const mine = await row(bob.page, 'reply from bob').boundingBox()
+    const theirs = await row(bob.page, 'first from alice').boundingBox()
+    expect(mine && theirs).toBeTruthy()
+    // Right-aligned versus left-aligned in the same list.
+    expect(mine!.x + mine!.width).toBeGreaterThan(theirs!.x + theirs!.width + 20)
+    expect(mine!.x).toBeGreaterThan(theirs!.x + 20)
+  })
+
+  test('one person’s consecutive messages show the name once, still read out on each', async () => {
+    const nameIn = (text: string) => row(bob.page, text).locator('.author')
+    const headerIn = (text: string) => row(bob.page, text).locator('header')
+    const first = await headerIn('first from alice').boundingBox()
+    const second = await headerIn('second from alice').boundingBox()
+    expect(first!.width).toBeGreaterThan(10)
+    expect(second!.width).toBeLessThanOrEqual(1) // visually hidden, not removed
+    expect(await nameIn('second from alice').textContent()).toBe('Alice')
+    expect(await row(bob.page, 'reply from bob').locator('.author').textContent()).toBe('Bob')
+  })
+
+  test('a time shows the full date on hover', async () => {
+    const title = await row(bob.page, 'first from alice').locator('time').getAttribute('title')
+    expect(title).toContain(String(new Date().getFullYear()))
+  })
+})
+
+describe('actions', () => {
+  test('hidden at rest, shown on hover and on keyboard focus; Edit and Delete only on mine', async () => {
+    const theirs = row(bob.page, 'first from alice')
+    const mine = row(bob.page, 'reply from bob')
+    await bob.page.mouse.move(0, 0)
+    const toolbar = mine.getByRole('toolbar', { name: 'Message actions' })
+    expect(await opacityOf(toolbar)).toBe(0)
+    await mine.hover()
+    await expect.poll(() => opacityOf(toolbar)).toBe(1)
+    expect(await mine.getByRole('button', { name: 'Edit' }).count()).toBe(1)
+    expect(await mine.getByRole('button', { name: 'Delete' }).count()).toBe(1)
+    expect(await theirs.getByRole('button', { name: 'Edit' }).count()).toBe(0)
+    expect(await theirs.getByRole('button', { name: 'Delete' }).count()).toBe(0)
+
+    await bob.page.mouse.move(0, 0)
+    const copy = theirs.getByRole('button', { name: 'Copy text' })
+    await copy.focus()
+    await expect.poll(() => opacityOf(theirs.getByRole('toolbar'))).toBe(1)
+    await bob.page.keyboard.press('Enter')
+    await theirs.getByRole('status').filter({ hasText: 'Copied' }).waitFor()
+    expect(await bob.page.evaluate(() => navigator.clipboard.readText())).toBe('first from alice')
+  })
+})
