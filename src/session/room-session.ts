@@ -28,6 +28,7 @@ import { Listeners } from '../lib/listeners'
 import { MemberDirectory } from './members'
 import { MessageContentResolver } from './message-content'
 import { DeliveryTracker, type DeliveryState } from './delivery'
+import { ReadPosition } from './read-position'
 import { Timeline } from './timeline'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
@@ -69,6 +70,8 @@ export class RoomSession {
   readonly members: MemberDirectory
   readonly content: MessageContentResolver
   readonly delivery: DeliveryTracker
+  /** How far this browser has read the room (local only). */
+  readonly readPosition: ReadPosition
   readonly presence: RoomPresence
   readonly webrtc: WebrtcLink
   readonly relay: RelayLink | null
@@ -122,6 +125,7 @@ export class RoomSession {
     this.members = new MemberDirectory(shown, keys)
     this.content = new MessageContentResolver(keys, this.members)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
+    this.readPosition = new ReadPosition(keys.roomId, config.storage)
     this.webrtc = new WebrtcLink(doc, {
       roomName: keys.roomId,
       password: keys.webrtcPassword,
@@ -258,6 +262,7 @@ export class RoomSession {
   async leave(): Promise<void> {
     await this.destroy()
     this.delivery.clear()
+    this.readPosition.clear()
     await LocalStore.deleteDatabase(this.roomId)
   }
 
@@ -332,6 +337,7 @@ export class RoomSession {
     await step(() => this.timeline.destroy())
     await step(() => this.members.destroy())
     await step(() => this.delivery.destroy())
+    await step(() => this.readPosition.destroy())
     await step(() => this.relay?.destroy())
     await step(() => this.webrtc.destroy())
     await step(() => this.local?.destroy())

@@ -1,11 +1,16 @@
 // The room's messages, virtualized so a room of 100,000 renders only what is on screen, with a
-// separator per day. Follows the newest message while the reader is at the bottom. Rendering
-// is total: a row that cannot render shows as an anomaly and the list goes on
-// (docs/document-model.md "Rendering").
-import { LitElement, html, css } from 'lit'
-import { customElement, property } from 'lit/decorators.js'
+// separator per day. Follows the newest message while the reader is at the bottom; a room
+// opened with unread messages shows a "New messages" divider above the first and starts
+// there; while the reader is up in the history, new messages do not move the view and a
+// "Jump to latest" button counts them. What was seen moves the read position
+// (session/read-position.ts). Rendering is total: a row that cannot render shows as an
+// anomaly and the list goes on (docs/document-model.md "Rendering").
+import { LitElement, html, css, nothing } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
 import '@lit-labs/virtualizer'
 import type { LitVirtualizer } from '@lit-labs/virtualizer'
+import type { VisibilityChangedEvent } from '@lit-labs/virtualizer/events.js'
+import { compareSortKeys, type SortKey } from '../model'
 import type { RoomSession } from '../session/room-session'
 import type { TimelineEntry } from '../session/timeline'
 import { baseStyles } from './styles'
@@ -14,6 +19,7 @@ import { renderUnshowable } from './message-item'
 
 type Row =
   | { kind: 'day'; key: string; label: string }
+  | { kind: 'unread'; key: string }
   | {
       kind: 'entry'
       key: string
@@ -25,11 +31,28 @@ type Row =
 /** Messages of one person this close together read as one turn, as in other chat apps. */
 const GROUP_MS = 5 * 60_000
 
-export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
+export interface UnreadFrom {
+  /** What was read when the room was opened: the divider goes above the first newer entry. */
+  readonly readUpTo: SortKey
+  /** Our own messages are never unread. */
+  readonly myKeyId: string
+}
+
+export function rowsOf(entries: readonly TimelineEntry[], unread?: UnreadFrom): Row[] {
   const rows: Row[] = []
   let lastDay = ''
   let previous: TimelineEntry | undefined
+  let divided = !unread
   for (const entry of entries) {
+    if (
+      !divided &&
+      entry.key.author !== unread?.myKeyId &&
+      compareSortKeys(entry.key, unread!.readUpTo) > 0
+    ) {
+      rows.push({ kind: 'unread', key: 'unread' })
+      divided = true
+      previous = undefined
+    }
     const day = dayKey(entry.key.wall)
     if (day !== lastDay) {
       // Entries are in time order, so each day (and 'no-date', past every real one) is one run.
@@ -49,6 +72,10 @@ export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48
+/** How long a room just opened waits for the relay's sync before taking what is on screen as
+ * read: the relay answers within a second on a working network; offline, or with WebRTC only,
+ * this bounds the wait. */
+const SETTLE_MS = 3000
 /** Layout rounds to wait for the end to settle: a few suffice; bounded so it never spins. */
 const MAX_PIN_ROUNDS = 20
 
@@ -65,6 +92,7 @@ export class ParleyMessageList extends LitElement {
         display: flex;
         flex-direction: column;
         min-height: 0;
+        position: relative;
       }
       lit-virtualizer {
         flex: 1;
@@ -78,6 +106,31 @@ export class ParleyMessageList extends LitElement {
         padding: 0.75rem 0 0.25rem;
         width: 100%;
       }
+      .unread {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        width: 100%;
+        box-sizing: border-box;
+        padding: 0.5rem 0.75rem;
+        font-size: 0.75rem;
+        font-weight: 600;
+        color: #b91c1c;
+      }
+      .unread::before,
+      .unread::after {
+        content: '';
+        flex: 1;
+        border-top: 1px solid currentColor;
+      }
+      .jump {
+        position: absolute;
+        right: 1rem;
+        bottom: 0.75rem;
+        z-index: 2;
+        border-radius: 999px;
+        box-shadow: 0 1px 4px rgb(0 0 0 / 20%);
+      }
       .empty {
         padding: 2rem;
         text-align: center;
@@ -87,33 +140,73 @@ export class ParleyMessageList extends LitElement {
 
   @property({ attribute: false }) entries: readonly TimelineEntry[] = []
   @property({ attribute: false }) session!: RoomSession
-  private atBottom = true
-  /** While we scroll to the newest message ourselves: our own scroll events say nothing about
-   * where the reader wants to be. */
+  @state() private atBottom = true
+  /** Unread messages below the view, for "Jump to latest". */
+  @state() private newBelow = 0
+  /** While we scroll ourselves: our own scroll events say nothing about where the reader
+   * wants to be. */
   private pinning = false
   private rows: Row[] = []
+  /** Fixed when the room opens, so the divider stays where the reader left off. */
+  private unreadFrom: UnreadFrom | undefined
+  /** Until the reader scrolls, a room opened with unread messages is held at its divider while
+   * it loads (rows arrive from the kept newest messages, then the whole room). */
+  private holdAtDivider = false
+  /** The room has caught up since it opened (its store loaded and the relay synced, or
+   * SETTLE_MS passed): until then what arrives was written while the reader was away, so it
+   * is not marked read by being on screen, and a missing divider may still come. */
+  private settled = false
+  private hasDivider = false
+  /** The last row on screen, from the virtualizer. */
+  private lastVisible = -1
 
-  override willUpdate(): void {
-    this.rows = rowsOf(this.entries)
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('session') && this.session) {
+      const readUpTo = this.session.readPosition.get()
+      this.unreadFrom = readUpTo ? { readUpTo, myKeyId: this.session.myKeyId } : undefined
+      this.holdAtDivider = this.unreadFrom !== undefined
+      this.atBottom = !this.holdAtDivider
+      this.settled = false
+      void this.settle(this.session)
+    }
+    if (this.followingLive()) {
+      // Watching the newest with no divider: what arrives now is read as it comes and gets
+      // none (the divider is for what came while the reader was away).
+      const newest = this.entries[this.entries.length - 1]
+      this.unreadFrom = { readUpTo: newest.key, myKeyId: this.session.myKeyId }
+    }
+    this.rows = rowsOf(this.entries, this.unreadFrom)
+    this.hasDivider = this.rows.some((row) => row.kind === 'unread')
+    this.newBelow = this.countNewBelow()
   }
 
   override render() {
     if (this.entries.length === 0)
       return html`<p class="empty muted">No messages yet. Share the link and say hello.</p>`
     return html`<lit-virtualizer
-      scroller
-      @scroll=${this.onScroll}
-      role="log"
-      aria-label="Messages"
-      .items=${this.rows}
-      .keyFunction=${(row: Row) => row.key}
-      .renderItem=${this.renderRow}
-    ></lit-virtualizer>`
+        scroller
+        @scroll=${this.onScroll}
+        role="log"
+        aria-label="Messages"
+        .items=${this.rows}
+        .keyFunction=${(row: Row) => row.key}
+        .renderItem=${this.renderRow}
+        @visibilityChanged=${this.onVisible}
+      ></lit-virtualizer>
+      ${
+        this.atBottom
+          ? nothing
+          : html`<button class="jump" type="button" @click=${() => this.scrollToNewest()}>
+              Jump to latest${this.newBelow > 0 ? ` (${this.newBelow} new)` : ''}
+            </button>`
+      }`
   }
 
   /** One row; a row that throws becomes an anomaly row instead of taking the list down. */
   private readonly renderRow = (row: Row) => {
     try {
+      if (row.kind === 'unread')
+        return html`<div class="unread" role="separator">New messages</div>`
       return row.kind === 'day'
         ? html`<div class="day" role="separator">${row.label}</div>`
         : html`<parley-message
@@ -128,10 +221,19 @@ export class ParleyMessageList extends LitElement {
   }
 
   override updated(): void {
-    if (this.atBottom) this.pinToNewest()
+    if (this.holdAtDivider) this.revealDivider()
+    else if (this.atBottom) this.pinToNewest()
   }
 
+  /** Scrolls to the newest message and follows it from now on (after sending, or on request). */
   scrollToNewest(): void {
+    this.holdAtDivider = false
+    this.atBottom = true
+    this.scrollToEnd()
+    this.pinToNewest()
+  }
+
+  private scrollToEnd(): void {
     const virtualizer = this.virtualizer()
     if (!virtualizer || this.rows.length === 0) return
     // The virtualizer sizes its scroll area from measured and estimated rows; scrolling to its
@@ -160,7 +262,7 @@ export class ParleyMessageList extends LitElement {
         () => false,
       )
       if (laidOut === false) return
-      this.scrollToNewest()
+      this.scrollToEnd()
       await new Promise((resolve) => requestAnimationFrame(resolve))
       // Round 0 may run before the rows were rendered at all: always check once more.
       if (round > 0 && nearBottom(virtualizer)) return
@@ -171,9 +273,118 @@ export class ParleyMessageList extends LitElement {
     return this.renderRoot.querySelector<LitVirtualizer>('lit-virtualizer')
   }
 
+  /** Puts the "New messages" divider at the top of the view once the rows are laid out. */
+  private revealDivider(): void {
+    if (this.pinning) return
+    this.pinning = true
+    void this.revealRounds().finally(() => (this.pinning = false))
+  }
+
+  private async revealRounds(): Promise<void> {
+    for (let round = 0; round < MAX_PIN_ROUNDS && this.holdAtDivider; round++) {
+      await this.updateComplete
+      const virtualizer = this.virtualizer()
+      const index = this.rows.findIndex((row) => row.kind === 'unread')
+      // No rows yet: wait for them. (Rows from the kept newest messages that are all unread
+      // put the divider first; it moves into place as the rest of the room loads.)
+      if (!virtualizer) return
+      if (index < 0) {
+        // Nothing newer than what was read (yet): follow the newest; once the room has caught
+        // up, for good, as in a room never read here.
+        if (!this.settled) return this.scrollToEnd()
+        // The room view passes new entries an update after the timeline has them: ask it.
+        const current = rowsOf(this.session.timeline.entries(), this.unreadFrom)
+        if (current.some((row) => row.kind === 'unread')) return
+        this.holdAtDivider = false
+        this.atBottom = true
+        return this.scrollToEnd()
+      }
+      const laidOut = await virtualizer.layoutComplete?.then(
+        () => true,
+        () => false,
+      )
+      if (laidOut === false) return
+      virtualizer.element(index)?.scrollIntoView({ block: 'start' })
+      await new Promise((resolve) => requestAnimationFrame(resolve))
+    }
+    const virtualizer = this.virtualizer()
+    if (virtualizer) this.atBottom = nearBottom(virtualizer)
+  }
+
   private readonly onScroll = (event: Event): void => {
     if (this.pinning) return
+    // The reader moved: from now on the view is theirs.
+    this.holdAtDivider = false
     this.atBottom = nearBottom(event.currentTarget as HTMLElement)
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    document.addEventListener('visibilitychange', this.markSeen)
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    document.removeEventListener('visibilitychange', this.markSeen)
+  }
+
+  private readonly onVisible = (event: VisibilityChangedEvent): void => {
+    this.lastVisible = event.last
+    this.newBelow = this.countNewBelow()
+    this.markSeen()
+  }
+
+  private followingLive(): boolean {
+    return (
+      this.settled &&
+      this.atBottom &&
+      !this.holdAtDivider &&
+      !this.hasDivider &&
+      this.entries.length > 0 &&
+      document.visibilityState === 'visible'
+    )
+  }
+
+  private async settle(session: RoomSession): Promise<void> {
+    await session.loaded.catch(() => {})
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        unsubscribe()
+        resolve()
+      }
+      const timer = setTimeout(done, SETTLE_MS)
+      const unsubscribe = session.changed.subscribe(() => {
+        if (session.relay?.connected()) done()
+      })
+      if (!session.relay || session.relay.connected()) done()
+    })
+    if (this.session !== session) return
+    this.settled = true
+    this.requestUpdate()
+  }
+
+  /** What is on screen has been seen, if the page is: that moves the read position. */
+  private readonly markSeen = (): void => {
+    if (document.visibilityState !== 'visible' || !this.session || !this.settled) return
+    for (let i = Math.min(this.lastVisible, this.rows.length - 1); i >= 0; i--) {
+      const row = this.rows[i]
+      if (row.kind === 'entry') return this.session.readPosition.markRead(row.entry.key)
+    }
+  }
+
+  /** Unread entries are a suffix of the rows (they sort after the read position): counted from
+   * the end, so this costs the number of new messages, not the size of the room. */
+  private countNewBelow(): number {
+    if (!this.session) return 0
+    let count = 0
+    for (let i = this.rows.length - 1; i > this.lastVisible; i--) {
+      const row = this.rows[i]
+      if (row.kind !== 'entry') continue
+      if (!this.session.readPosition.isUnread(row.entry.key)) break
+      if (row.entry.key.author !== this.session.myKeyId) count++
+    }
+    return count
   }
 }
 
