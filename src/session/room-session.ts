@@ -139,9 +139,10 @@ export class RoomSession {
     this.presence = new RoomPresence(
       doc,
       { webrtc: this.webrtc, relay: this.relay },
-      keys.contentKey,
+      keys,
+      identity,
       this.delivery,
-      () => ({ keyId: this.myKeyId, name: this.displayName }),
+      this.members,
     )
     this.recent = new RecentKeeper(this.room, this.timeline)
 
@@ -149,6 +150,7 @@ export class RoomSession {
     this.disposers.push(
       this.members.changed.subscribe(() => {
         this.content.membersChanged()
+        this.presence.membersChanged()
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
