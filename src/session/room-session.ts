@@ -32,6 +32,7 @@ import { Timeline } from './timeline'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
+import type { RoomIdentities } from './identity-store'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -40,7 +41,10 @@ export interface RoomSessionConfig {
   readonly relayUrl?: string | null
   /** Operator key of a private relay (needed there to create rooms). */
   readonly relayKey?: string
-  readonly displayName: string
+  /** The name to join with; a function gets the room key's id (for a default name). Once the
+   * room has loaded, our own member record's name is kept (names are per room) unless the
+   * person renames meanwhile. */
+  readonly displayName: string | ((myKeyId: string) => string)
   /** For delivery marks that survive a reload; absent in tests that do not need it. */
   readonly storage?: Storage
   readonly now?: () => number
@@ -80,6 +84,8 @@ export class RoomSession {
   private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
+  /** Set by setDisplayName: the name chosen now wins over the one the room remembers. */
+  private renamed = false
   private readonly recent: RecentKeeper
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
@@ -88,13 +94,18 @@ export class RoomSession {
    * otherwise (then it rejects if local data cannot be opened). */
   static async open(
     secret: string,
-    identity: SigningIdentity,
+    identity: SigningIdentity | RoomIdentities,
     config: RoomSessionConfig,
   ): Promise<RoomSession> {
     const keys = await deriveRoomKeys(secret)
+    // A key per room, so records in two rooms cannot be linked by key id (docs/presence.md).
+    const identities = 'forRoom' in identity ? identity : undefined
+    const signer = identities
+      ? await identities.forRoom(keys.roomId)
+      : (identity as SigningIdentity)
     const kept = await LocalStore.readRecent(keys.roomId)
     const recent = kept && decodeRecentRecords(kept)
-    const session = new RoomSession(keys, identity, config, recent)
+    const session = new RoomSession(keys, signer, identities, config, recent)
     if (!recent) {
       try {
         await session.loaded
@@ -109,13 +120,16 @@ export class RoomSession {
   private constructor(
     readonly keys: RoomKeys,
     readonly identity: SigningIdentity,
+    private readonly identities: RoomIdentities | undefined,
     config: RoomSessionConfig,
     recent: RoomDocument | undefined,
   ) {
     const now = config.now ?? Date.now
     const doc = this.doc
     this.clock = new HybridClock(now)
-    this.displayName = config.displayName
+    const { displayName } = config
+    this.displayName =
+      typeof displayName === 'function' ? displayName(toBase64Url(identity.keyId)) : displayName
     // What is shown until the room has loaded.
     const shown = recent ?? this.room
     this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
@@ -245,6 +259,7 @@ export class RoomSession {
 
   async setDisplayName(name: string): Promise<void> {
     this.displayName = name
+    this.renamed = true
     await this.loaded
     await this.ensureMembership()
     this.presence.schedule()
@@ -256,11 +271,13 @@ export class RoomSession {
     return this.destroyed
   }
 
-  /** Leaves the room: closes everything and deletes this browser's copy of it. */
+  /** Leaves the room: closes everything and deletes this browser's copy of it, and its
+   * signing key for the room when the session got it from RoomIdentities. */
   async leave(): Promise<void> {
     await this.destroy()
     this.delivery.clear()
     await LocalStore.deleteDatabase(this.roomId)
+    await this.identities?.forget(this.roomId)
   }
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
@@ -306,6 +323,12 @@ export class RoomSession {
     const keyId = this.myKeyId
     await this.members.publicKeyOf(keyId)
     const current = this.members.get(keyId)
+    // The name this room knows us by is kept, unless the person renamed since opening it.
+    if (current && current.name !== null && !this.renamed && current.name !== this.displayName) {
+      this.displayName = current.name
+      this.changed.emit()
+      return
+    }
     if (current && current.name === this.displayName) return
     const record = await composeMember(
       this.keys,
