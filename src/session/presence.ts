@@ -52,6 +52,9 @@ export interface PresenceChannelOptions {
 
 export class PresenceChannel {
   readonly changed = new Listeners()
+  /** States refused so far (not decryptable, not verified, stale or replayed): what a hostile
+   * member's attempts add up to, for diagnostics and tests. */
+  refused = 0
   private readonly remote = new Map<number, RemotePresence>()
   /** Latest decryption per client wins, even if an older one finishes later. */
   private readonly generation = new Map<number, number>()
@@ -175,7 +178,10 @@ export class PresenceChannel {
     // A forged, replayed or undecryptable state changes nothing: what this client id showed
     // before stays until it is removed or ages out: writing over someone's awareness entry
     // can neither pass as them nor roll their state back (docs/presence.md).
-    if (!state || !this.acceptable(clientId, state)) return
+    if (!state || !this.acceptable(clientId, state)) {
+      this.refused++
+      return
+    }
     const known = this.remote.get(clientId)
     this.remote.set(clientId, { ...state, clientId })
     // The same state signed again (a renewal) is not a change.
