@@ -1,7 +1,8 @@
 // Signed presence (docs/presence.md) with real WebCrypto keys and real y-protocols awareness:
 // a member cannot pass as someone else (a key id that is not theirs, a signature that is not
-// the key's, a state moved to another client id, an earlier or stale state sent again), and
-// names come only from verified member records, never from presence.
+// the key's, a state moved to another client id, an earlier or stale state sent again), names
+// come only from verified member records, never from presence, and only a verified member other
+// than us makes a message "delivered".
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness'
@@ -24,7 +25,9 @@ import {
   type PresenceState,
 } from '../../src/session/presence'
 import { signPresence } from '../../src/session/presence-state'
-import { presentMembers } from '../../src/session/room-presence'
+import { RoomPresence, presentMembers } from '../../src/session/room-presence'
+import { DeliveryTracker, type WroteBefore } from '../../src/session/delivery'
+import type { WebrtcLink } from '../../src/net/webrtc-link'
 
 let keys: RoomKeys
 let alice: SigningIdentity
@@ -316,5 +319,71 @@ describe('names come only from verified member records', () => {
 
     const present = presentMembers(bobs.channel.people(), members)
     expect(present.map((p) => [p.keyId, p.name])).toEqual([[toBase64Url(mallory.keyId), 'Mallory']])
+  })
+})
+
+describe('"delivered" needs a verified member other than us', () => {
+  it('ignores acknowledgements forged as someone, from a stranger, or from our own tabs', async () => {
+    const room = new RoomDocument(new Y.Doc())
+    const members = new MemberDirectory(room, keys)
+    cleanup.push(() => members.destroy())
+    for (const [identity, name] of [
+      [alice, 'Alice'],
+      [bob, 'Bob'],
+    ] as const) {
+      const keyId = toBase64Url(identity.keyId)
+      room.setMember(keyId, await composeMember(keys, identity, { wall: 1, counter: 0 }, name))
+      await members.publicKeyOf(keyId)
+    }
+    // Alice writes once; her presence waits to hear it acknowledged.
+    const aliceDoc = new Y.Doc()
+    aliceDoc.getMap('m').set('k', 'written')
+    const delivery = new DeliveryTracker(keys.roomId, undefined)
+    cleanup.push(() => delivery.destroy())
+    delivery.track(aliceDoc)
+    // The write is aliceDoc's item at clock 0: "written below clock k" for any k above it.
+    const write: WroteBefore = (client, clock) => client === aliceDoc.clientID && clock > 0
+    const alicesAwareness = awarenessWithId(1)
+    const link = { awareness: alicesAwareness, peerId: 'alice' } as unknown as WebrtcLink
+    const presence = new RoomPresence(
+      aliceDoc,
+      { webrtc: link, relay: null },
+      keys,
+      alice,
+      delivery,
+      members,
+    )
+    cleanup.push(() => presence.destroy())
+    const deliverTo = (from: Awareness): void =>
+      applyAwarenessUpdate(alicesAwareness, encodeAwarenessUpdate(from, [from.clientID]), 'remote')
+    const acknowledging = { want: [], seen: { [String(aliceDoc.clientID)]: 1 } }
+    const from = async (identity: SigningIdentity, clientId: number) => {
+      const awareness = awarenessWithId(clientId)
+      const signed = await signPresence(
+        identity,
+        { roomId: keys.roomId, clientId },
+        acknowledging,
+        Date.now(),
+      )
+      await setSealed(awareness, signed)
+      deliverTo(awareness)
+    }
+
+    await from({ ...bob, privateKey: mallory.privateKey }, 66) // forged as Bob
+    await from(await generateSigningIdentity(), 77) // verifies, but is no member
+    await from(alice, 88) // Alice's own other tab
+    await until(() => presence.all().length === 2) // the stranger and Alice's tab verify
+    await settle()
+    expect(delivery.stateOf(write)).toBe('pending')
+    expect(presence.present().map((p) => p.name)).toEqual(['Alice'])
+
+    await from(bob, 2)
+    await until(() => delivery.stateOf(write) === 'delivered')
+    expect(
+      presence
+        .present()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['Alice', 'Bob'])
   })
 })
