@@ -1,6 +1,6 @@
-// Each browser's Ed25519 signing identity (docs/architecture.md, Authorship): generating it, rebuilding
-// it from IndexedDB, its key id, and signing and verifying. The private key is non-extractable,
-// so script running in the page can sign while it runs but cannot steal the identity.
+// A signing identity (this browser has one per room: docs/presence.md, "A key per room"):
+// generating it, rebuilding it from IndexedDB, its key id, and signing and verifying. The private
+// key is non-extractable, so script in the page can sign while it runs but cannot steal it.
 
 import { toBase64Url } from './base64url'
 import { ownBytes, subtle } from './webcrypto'

@@ -1,10 +1,19 @@
-// This browser's signing identity, kept in IndexedDB as a non-extractable CryptoKey (docs/architecture.md),
-// created on first use. Two tabs racing to create it settle on whichever was stored first.
+// This browser's signing keys, one per room (docs/presence.md, "A key per room"): kept in
+// IndexedDB as non-extractable CryptoKeys under the room id, created on first use, deleted when
+// the room is left. Two tabs racing to create a room's key settle on whichever was stored first.
 import { generateSigningIdentity, identityFromKeys, type SigningIdentity } from '../crypto'
 
 const DATABASE = 'parley-identity'
 const STORE = 'keys'
-const SELF = 'self'
+/** Room keys are stored as `room:<room id>`. Before keys were per room, one key was kept
+ * under `self` and used in every room; it is no longer read (docs/presence.md, "Migration"). */
+const ROOM_KEY_PREFIX = 'room:'
+
+/** Where a session gets its room's signing key, and how it forgets it when the room is left. */
+export interface RoomIdentities {
+  forRoom(roomId: string): Promise<SigningIdentity>
+  forget(roomId: string): Promise<void>
+}
 
 interface StoredIdentity {
   privateKey: CryptoKey
@@ -30,23 +39,46 @@ function openDatabase(factory: IDBFactory): Promise<IDBDatabase> {
   return request(open)
 }
 
-export async function loadOrCreateIdentity(
+/** The signing key this browser uses in one room, created the first time the room is opened. */
+export async function loadOrCreateRoomIdentity(
+  roomId: string,
   factory: IDBFactory = indexedDB,
 ): Promise<SigningIdentity> {
+  const key = ROOM_KEY_PREFIX + roomId
   const db = await openDatabase(factory)
   try {
-    const existing: unknown = await request(db.transaction(STORE).objectStore(STORE).get(SELF))
+    const existing: unknown = await request(db.transaction(STORE).objectStore(STORE).get(key))
     if (isStoredIdentity(existing)) return identityFromKeys(existing.privateKey, existing.publicKey)
     const created = await generateSigningIdentity()
     const stored: StoredIdentity = { privateKey: created.privateKey, publicKey: created.publicKey }
     const tx = db.transaction(STORE, 'readwrite')
     const store = tx.objectStore(STORE)
-    // `add` fails if another tab stored an identity in the meantime: then use that one.
-    const raced: unknown = await request(store.get(SELF))
+    // `add` fails if another tab stored a key in the meantime: then use that one.
+    const raced: unknown = await request(store.get(key))
     if (isStoredIdentity(raced)) return identityFromKeys(raced.privateKey, raced.publicKey)
-    await request(store.add(stored, SELF))
+    await request(store.add(stored, key))
     return created
   } finally {
     db.close()
   }
+}
+
+/** Deletes a room's signing key (leaving the room): opening it again makes a new one. */
+export async function forgetRoomIdentity(
+  roomId: string,
+  factory: IDBFactory = indexedDB,
+): Promise<void> {
+  const db = await openDatabase(factory)
+  try {
+    const tx = db.transaction(STORE, 'readwrite')
+    await request(tx.objectStore(STORE).delete(ROOM_KEY_PREFIX + roomId))
+  } finally {
+    db.close()
+  }
+}
+
+/** This browser's room keys, in its IndexedDB. */
+export const browserRoomIdentities: RoomIdentities = {
+  forRoom: (roomId) => loadOrCreateRoomIdentity(roomId),
+  forget: (roomId) => forgetRoomIdentity(roomId),
 }

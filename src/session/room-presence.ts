@@ -1,21 +1,49 @@
 // Presence for one room across both links: one PresenceChannel per provider's awareness
 // (docs/architecture.md), our state published to both, and the delivery acknowledgements that ride in it
-// (delivery.ts). Publishing is coalesced and happens only when our state really changed
-// (presence.ts), so an idle room is quiet (docs/connection-state.md).
+// (delivery.ts). Who is here is joined with the verified member records: a name comes only
+// from a member record, and a presence counts only for a key that has one (docs/presence.md).
+// Publishing is coalesced and happens only when our state really changed (presence.ts), so an
+// idle room is quiet (docs/connection-state.md).
 import type * as Y from 'yjs'
+import { bytesEqual, toBase64Url, type RoomKeys, type SigningIdentity } from '../crypto'
 import { Listeners } from '../lib/listeners'
 import type { WebrtcLink } from '../net/webrtc-link'
 import type { RelayLink } from '../net/relay-link'
 import { PresenceChannel, type RemotePresence } from './presence'
 import { seenClocks, type DeliveryTracker } from './delivery'
+import type { Member } from './members'
 
 /** Changes are coalesced: at most one publish per this many ms (a sync can bring thousands of
  * updates, each of which may move what we acknowledge). */
 const PRESENCE_THROTTLE_MS = 150
 
-export interface Me {
-  readonly keyId: string
-  readonly name: string
+/** A verified presence of a verified member: who a tab is, by their member record. */
+export interface PresentMember extends RemotePresence {
+  /** From the member record; null when it cannot be decrypted with this room's key. */
+  readonly name: string | null
+}
+
+/** Looks up verified member records (members.ts). */
+export interface MemberLookup {
+  get(keyId: string): Member | undefined
+}
+
+/**
+ * The presences that belong to a verified member, named by the member record. A presence
+ * signed by a key with no member record yet (or a record for another key: never, short of a
+ * hash collision) is left out until the record arrives.
+ */
+export function presentMembers(
+  presences: readonly RemotePresence[],
+  members: MemberLookup,
+): PresentMember[] {
+  const present: PresentMember[] = []
+  for (const presence of presences) {
+    const member = members.get(presence.keyId)
+    if (!member || !bytesEqual(member.publicKey, presence.publicKey)) continue
+    present.push({ ...presence, name: member.name })
+  }
+  return present
 }
 
 export class RoomPresence {
@@ -27,21 +55,23 @@ export class RoomPresence {
   readonly relay: PresenceChannel | null
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly disposers: (() => void)[] = []
+  private readonly myKeyId: string
   private destroyed = false
 
   constructor(
     private readonly doc: Y.Doc,
     private readonly links: { webrtc: WebrtcLink; relay: RelayLink | null },
-    contentKey: CryptoKey,
+    keys: RoomKeys,
+    identity: SigningIdentity,
     private readonly delivery: DeliveryTracker,
-    private readonly me: () => Me,
+    private readonly members: MemberLookup,
   ) {
-    this.webrtc = new PresenceChannel(links.webrtc.awareness, contentKey)
-    this.relay = links.relay ? new PresenceChannel(links.relay.awareness, contentKey) : null
+    this.myKeyId = toBase64Url(identity.keyId)
+    const options = { roomId: keys.roomId, contentKey: keys.contentKey, identity }
+    this.webrtc = new PresenceChannel(links.webrtc.awareness, options)
+    this.relay = links.relay ? new PresenceChannel(links.relay.awareness, options) : null
     const onPresence = (): void => {
-      // Only another person's browser makes a message delivered; our own tabs share storage.
-      const myKeyId = this.me().keyId
-      this.delivery.acknowledge(this.all().filter((p) => p.keyId !== myKeyId))
+      this.acknowledge()
       this.schedule()
       this.changed.emit()
     }
@@ -55,10 +85,21 @@ export class RoomPresence {
     this.disposers.push(() => doc.off('update', onUpdate))
   }
 
-  /** Presence states from both links; a tab reached both ways appears twice. */
+  /** Verified presence states from both links; a tab reached both ways appears twice. */
   all(): RemotePresence[] {
     const viaRelay = this.relay?.people() ?? []
     return viaRelay.length === 0 ? this.webrtc.people() : [...this.webrtc.people(), ...viaRelay]
+  }
+
+  /** The members present, named by their member records (a tab reached both ways: twice). */
+  present(): PresentMember[] {
+    return presentMembers(this.all(), this.members)
+  }
+
+  /** Member records changed: a presence may now belong to a member (or no longer). */
+  membersChanged(): void {
+    this.acknowledge()
+    this.changed.emit()
   }
 
   /** Publish soon (coalesced); nothing is sent if our state has not changed. */
@@ -73,10 +114,7 @@ export class RoomPresence {
   /** Publish now, e.g. sealed to the client id the links use once they start. */
   async publish(): Promise<void> {
     if (this.destroyed) return
-    const me = this.me()
     const state = {
-      keyId: me.keyId,
-      name: me.name,
       webrtcPeerId: this.links.webrtc.peerId,
       want: this.delivery.wants(),
       seen: seenClocks(this.doc, this.all()),
@@ -92,5 +130,11 @@ export class RoomPresence {
     this.webrtc.destroy()
     this.relay?.destroy()
     this.changed.clear()
+  }
+
+  /** "Delivered" needs another person: a signed presence of a member other than us (our own
+   * tabs share our storage). A state claiming someone else's key id never verifies. */
+  private acknowledge(): void {
+    this.delivery.acknowledge(this.present().filter((p) => p.keyId !== this.myKeyId))
   }
 }

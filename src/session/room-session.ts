@@ -33,6 +33,7 @@ import { Timeline } from './timeline'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
+import type { RoomIdentities } from './identity-store'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -41,7 +42,10 @@ export interface RoomSessionConfig {
   readonly relayUrl?: string | null
   /** Operator key of a private relay (needed there to create rooms). */
   readonly relayKey?: string
-  readonly displayName: string
+  /** The name to join with; a function gets the room key's id (for a default name). Once the
+   * room has loaded, our own member record's name is kept (names are per room) unless the
+   * person renames meanwhile. */
+  readonly displayName: string | ((myKeyId: string) => string)
   /** For delivery marks that survive a reload; absent in tests that do not need it. */
   readonly storage?: Storage
   readonly now?: () => number
@@ -83,6 +87,8 @@ export class RoomSession {
   private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
+  /** Set by setDisplayName: the name chosen now wins over the one the room remembers. */
+  private renamed = false
   private readonly recent: RecentKeeper
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
@@ -91,13 +97,18 @@ export class RoomSession {
    * otherwise (then it rejects if local data cannot be opened). */
   static async open(
     secret: string,
-    identity: SigningIdentity,
+    identity: SigningIdentity | RoomIdentities,
     config: RoomSessionConfig,
   ): Promise<RoomSession> {
     const keys = await deriveRoomKeys(secret)
+    // A key per room, so records in two rooms cannot be linked by key id (docs/presence.md).
+    const identities = 'forRoom' in identity ? identity : undefined
+    const signer = identities
+      ? await identities.forRoom(keys.roomId)
+      : (identity as SigningIdentity)
     const kept = await LocalStore.readRecent(keys.roomId)
     const recent = kept && decodeRecentRecords(kept)
-    const session = new RoomSession(keys, identity, config, recent)
+    const session = new RoomSession(keys, signer, identities, config, recent)
     if (!recent) {
       try {
         await session.loaded
@@ -112,13 +123,16 @@ export class RoomSession {
   private constructor(
     readonly keys: RoomKeys,
     readonly identity: SigningIdentity,
+    private readonly identities: RoomIdentities | undefined,
     config: RoomSessionConfig,
     recent: RoomDocument | undefined,
   ) {
     const now = config.now ?? Date.now
     const doc = this.doc
     this.clock = new HybridClock(now)
-    this.displayName = config.displayName
+    const { displayName } = config
+    this.displayName =
+      typeof displayName === 'function' ? displayName(toBase64Url(identity.keyId)) : displayName
     // What is shown until the room has loaded.
     const shown = recent ?? this.room
     this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
@@ -143,9 +157,10 @@ export class RoomSession {
     this.presence = new RoomPresence(
       doc,
       { webrtc: this.webrtc, relay: this.relay },
-      keys.contentKey,
+      keys,
+      identity,
       this.delivery,
-      () => ({ keyId: this.myKeyId, name: this.displayName }),
+      this.members,
     )
     this.recent = new RecentKeeper(this.room, this.timeline)
 
@@ -153,6 +168,7 @@ export class RoomSession {
     this.disposers.push(
       this.members.changed.subscribe(() => {
         this.content.membersChanged()
+        this.presence.membersChanged()
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
@@ -247,6 +263,7 @@ export class RoomSession {
 
   async setDisplayName(name: string): Promise<void> {
     this.displayName = name
+    this.renamed = true
     await this.loaded
     await this.ensureMembership()
     this.presence.schedule()
@@ -258,12 +275,14 @@ export class RoomSession {
     return this.destroyed
   }
 
-  /** Leaves the room: closes everything and deletes this browser's copy of it. */
+  /** Leaves the room: closes everything and deletes this browser's copy of it, and its
+   * signing key for the room when the session got it from RoomIdentities. */
   async leave(): Promise<void> {
     await this.destroy()
     this.delivery.clear()
     this.readPosition.clear()
     await LocalStore.deleteDatabase(this.roomId)
+    await this.identities?.forget(this.roomId)
   }
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
@@ -309,6 +328,12 @@ export class RoomSession {
     const keyId = this.myKeyId
     await this.members.publicKeyOf(keyId)
     const current = this.members.get(keyId)
+    // The name this room knows us by is kept, unless the person renamed since opening it.
+    if (current && current.name !== null && !this.renamed && current.name !== this.displayName) {
+      this.displayName = current.name
+      this.changed.emit()
+      return
+    }
     if (current && current.name === this.displayName) return
     const record = await composeMember(
       this.keys,

@@ -1,9 +1,10 @@
-// The application root: routes on the URL fragment (the room secret, docs/architecture.md), owns this
-// browser's identity and the one open RoomSession, and destroys it before opening another.
+// The application root: routes on the URL fragment (the room secret, docs/architecture.md), owns the one
+// open RoomSession (signing with this browser's key for that room: docs/presence.md), and
+// destroys it before opening another.
 import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
-import { isRoomSecret, newRoomSecret, toBase64Url, type SigningIdentity } from '../crypto'
-import { loadOrCreateIdentity } from '../session/identity-store'
+import { isRoomSecret, newRoomSecret } from '../crypto'
+import { browserRoomIdentities } from '../session/identity-store'
 import { RoomSession } from '../session/room-session'
 import { sameNetwork, type NetworkConfig } from '../net/server-config'
 import { baseStyles } from './styles'
@@ -16,6 +17,8 @@ export interface AppConfig extends NetworkConfig {
   readonly relayKey?: string
 }
 
+/** The name last chosen: a room opened for the first time starts with it (names are kept per
+ * room in its member record, docs/presence.md). */
 const NAME_KEY = 'parley:display-name'
 
 @customElement('parley-app')
@@ -47,7 +50,6 @@ export class ParleyApp extends LitElement {
   /** Between "Leave room" and the room's local data being gone. */
   @state() private leaving = false
   private leftRoom: Promise<void> = Promise.resolve()
-  private identity: Promise<SigningIdentity> | undefined
   /** Increments per navigation so a slow open never installs a session for an old link. */
   private navigation = 0
 
@@ -113,12 +115,10 @@ export class ParleyApp extends LitElement {
     }
     this.opening = true
     try {
-      this.identity ??= loadOrCreateIdentity()
-      const identity = await this.identity
-      const displayName = localStorage.getItem(NAME_KEY) ?? defaultName(toBase64Url(identity.keyId))
+      const displayName = localStorage.getItem(NAME_KEY) ?? defaultName
       await this.configKnown
       const config = this.config
-      const session = await RoomSession.open(secret, identity, {
+      const session = await RoomSession.open(secret, browserRoomIdentities, {
         ...config,
         displayName,
         storage: localStorage,

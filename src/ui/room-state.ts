@@ -39,6 +39,9 @@ export interface ConnectionStatus {
   readonly relayRefusal: RelayRefusal | null
 }
 
+/** A verified member whose name does not decrypt with this room's key. */
+const UNREADABLE_NAME = '(name cannot be read)'
+
 const RANK: Record<Reach, number> = { direct: 3, relay: 2, 'this-browser': 1, connecting: 0 }
 
 /** Everyone present, merged by author key id (several tabs of one person show once). */
@@ -49,7 +52,9 @@ export function peopleOf(session: RoomSession): Person[] {
   const viaRelay = new Set(presence.relay?.people().map((p) => p.webrtcPeerId) ?? [])
   const relayUp = relay?.connected() ?? false
   const byKey = new Map<string, Person>()
-  for (const p of presence.all()) {
+  // Signed presences of verified members only, named by their member records: nobody can show
+  // up under another person's key id or name (docs/presence.md).
+  for (const p of presence.present()) {
     if (p.keyId === session.myKeyId) continue
     const id = p.webrtcPeerId
     const reach: Reach =
@@ -62,7 +67,7 @@ export function peopleOf(session: RoomSession): Person[] {
             : 'connecting'
     const known = byKey.get(p.keyId)
     if (known && known.reach !== 'me' && RANK[known.reach] >= RANK[reach]) continue
-    byKey.set(p.keyId, { keyId: p.keyId, name: p.name, isMe: false, reach })
+    byKey.set(p.keyId, { keyId: p.keyId, name: p.name ?? UNREADABLE_NAME, isMe: false, reach })
   }
   const me: Person = { keyId: session.myKeyId, name: session.myName, isMe: true, reach: 'me' }
   return [me, ...[...byKey.values()].sort((a, b) => a.name.localeCompare(b.name))]

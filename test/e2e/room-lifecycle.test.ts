@@ -182,9 +182,36 @@ describe('leaving a room', () => {
       (await indexedDB.databases()).map((d) => d.name).filter((n) => n && n.length === 43),
     )
 
+  /** The rooms this browser keeps a signing key for (docs/presence.md, "A key per room"). */
+  const roomKeys = (p: Page) =>
+    p.evaluate(
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const open = indexedDB.open('parley-identity')
+          open.onerror = () => reject(open.error ?? new Error('open failed'))
+          open.onsuccess = () => {
+            const keys = open.result.transaction('keys').objectStore('keys').getAllKeys()
+            keys.onerror = () => reject(keys.error ?? new Error('read failed'))
+            keys.onsuccess = () => {
+              open.result.close()
+              resolve(keys.result.map(String))
+            }
+          }
+        }),
+    )
+  const openRoomProbe = (p: Page) =>
+    p.evaluate(() => {
+      const app = document.querySelector('parley-app') as unknown as {
+        session: { roomId: string; myKeyId: string }
+      }
+      return { roomId: app.session.roomId, keyId: app.session.myKeyId }
+    })
+
   test('asks first, then deletes the room from this browser', async () => {
     const link = await createRoom(page, parley.origin)
     await send(page, 'soon gone')
+    const before = await openRoomProbe(page)
+    expect(await roomKeys(page)).toContain(`room:${before.roomId}`)
     const stored = (await roomDatabases(page)).length // this room and earlier tests' rooms
     expect(stored).toBeGreaterThanOrEqual(1)
 
@@ -197,6 +224,8 @@ describe('leaving a room', () => {
     await page.getByRole('button', { name: 'Leave room' }).click()
     await page.getByRole('button', { name: 'New room' }).waitFor()
     await expect.poll(async () => (await roomDatabases(page)).length).toBe(stored - 1)
+    // Its signing key went with it: coming back is as a new member.
+    expect(await roomKeys(page)).not.toContain(`room:${before.roomId}`)
     // Nothing of it is left here: opened with no network, the room is empty...
     await setNetwork(topology.clients[0], false)
     try {
@@ -208,6 +237,7 @@ describe('leaving a room', () => {
     }
     // ...and the relay, which keeps rooms for everyone else, brings it back.
     await expect.poll(() => messageTexts(page), { timeout: 15_000 }).toEqual(['soon gone'])
+    expect((await openRoomProbe(page)).keyId).not.toBe(before.keyId)
   })
 
   test('leaving and re-entering 50 times leaks no socket, listener or memory', async () => {

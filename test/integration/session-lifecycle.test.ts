@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { newRoomSecret, generateSigningIdentity, type SigningIdentity } from '../../src/crypto'
 import { RoomSession, type RoomSessionConfig } from '../../src/session/room-session'
-import { loadOrCreateIdentity } from '../../src/session/identity-store'
+import {
+  browserRoomIdentities,
+  forgetRoomIdentity,
+  loadOrCreateRoomIdentity,
+} from '../../src/session/identity-store'
 import { RECENT_MESSAGES } from '../../src/session/recent-records'
 import { memoryLocks } from '../support/memory-locks'
 import { startTestServer, type TestServer } from '../support/server-harness'
@@ -209,11 +213,64 @@ describe('RoomSession', () => {
   })
 })
 
-describe('identity store', () => {
-  it('creates one non-extractable identity and returns it again', async () => {
-    const first = await loadOrCreateIdentity()
-    const second = await loadOrCreateIdentity()
-    expect(second.keyId).toEqual(first.keyId)
+describe('identity store: a key per room (docs/presence.md)', () => {
+  it('keeps one non-extractable key per room, another in every other room', async () => {
+    const first = await loadOrCreateRoomIdentity('room-a')
+    const again = await loadOrCreateRoomIdentity('room-a')
+    const other = await loadOrCreateRoomIdentity('room-b')
+    expect(again.keyId).toEqual(first.keyId)
+    expect(other.keyId).not.toEqual(first.keyId)
     expect(first.privateKey.extractable).toBe(false)
+    await forgetRoomIdentity('room-a')
+    const fresh = await loadOrCreateRoomIdentity('room-a')
+    expect(fresh.keyId).not.toEqual(first.keyId)
+  })
+
+  it("signs each room with that room's key; leaving the room deletes it", async () => {
+    const [secretA, secretB] = [newRoomSecret(), newRoomSecret()]
+    const a = await RoomSession.open(secretA, browserRoomIdentities, config)
+    const b = await RoomSession.open(secretB, browserRoomIdentities, config)
+    await Promise.all([a.loaded, b.loaded])
+    expect(a.myKeyId).not.toBe(b.myKeyId)
+    // The records in each room carry only that room's key id.
+    expect(a.room.idsOf('members')).toEqual([a.myKeyId])
+    expect(b.room.idsOf('members')).toEqual([b.myKeyId])
+    const keyA = a.myKeyId
+    const keyB = b.myKeyId
+    await a.leave()
+    await b.destroy()
+    // Left: the room's key is gone, so coming back is as someone new. The other room keeps its key.
+    const reopened = await RoomSession.open(secretA, browserRoomIdentities, config)
+    expect(reopened.myKeyId).not.toBe(keyA)
+    await reopened.leave()
+    const stayed = await RoomSession.open(secretB, browserRoomIdentities, config)
+    expect(stayed.myKeyId).toBe(keyB)
+    await stayed.leave()
+  })
+
+  it('keeps the name a room knows us by; the name given applies to a new room', async () => {
+    const secret = newRoomSecret()
+    const first = await RoomSession.open(secret, browserRoomIdentities, {
+      ...config,
+      displayName: 'Al',
+    })
+    await first.loaded
+    await first.destroy()
+    const again = await RoomSession.open(secret, browserRoomIdentities, {
+      ...config,
+      displayName: 'Alice (last name used elsewhere)',
+    })
+    await again.loaded
+    expect(again.myName).toBe('Al')
+    await again.setDisplayName('Alice')
+    await vi.waitFor(() => expect(again.members.get(again.myKeyId)?.name).toBe('Alice'))
+    await again.leave()
+    const fresh = await RoomSession.open(newRoomSecret(), browserRoomIdentities, {
+      ...config,
+      displayName: (keyId) => `Guest ${keyId.slice(0, 4)}`,
+    })
+    await fresh.loaded
+    expect(fresh.myName).toBe(`Guest ${fresh.myKeyId.slice(0, 4)}`)
+    await fresh.leave()
   })
 })
