@@ -30,6 +30,9 @@ export interface PresenceState {
   readonly want?: readonly number[]
   /** For client ids others want: the highest Yjs clock this tab holds of each. */
   readonly seen?: Readonly<Record<string, number>>
+  /** The person is writing a message in this tab (issue 12 §3: in presence, never in the
+   * document). */
+  readonly typing?: boolean
 }
 
 /** A state whose signature verified: the key id is the hash of the key that signed it. */
@@ -100,6 +103,7 @@ export async function verifyPresence(
       ? v.want.filter((n): n is number => Number.isSafeInteger(n)).slice(0, MAX_CLIENT_IDS)
       : undefined,
     seen: parseClocks(v.seen),
+    typing: v.typing === true ? true : undefined,
   }
 }
 

@@ -209,6 +209,7 @@ function sameState(a: SignedPresence, b: SignedPresence): boolean {
     a.keyId === b.keyId &&
     a.webrtcPeerId === b.webrtcPeerId &&
     JSON.stringify(a.want) === JSON.stringify(b.want) &&
-    JSON.stringify(a.seen) === JSON.stringify(b.seen)
+    JSON.stringify(a.seen) === JSON.stringify(b.seen) &&
+    a.typing === b.typing
   )
 }

@@ -16,6 +16,9 @@ import type { Member } from './members'
 /** Changes are coalesced: at most one publish per this many ms (a sync can bring thousands of
  * updates, each of which may move what we acknowledge). */
 const PRESENCE_THROTTLE_MS = 150
+/** "Typing" ends this long after the last key press: the others see it go within 3 s of it
+ * (this, the publish throttle and the network), as issue 12 §3 asks. */
+const TYPING_IDLE_MS = 2500
 
 /** A verified presence of a verified member: who a tab is, by their member record. */
 export interface PresentMember extends RemotePresence {
@@ -57,6 +60,8 @@ export class RoomPresence {
   private readonly disposers: (() => void)[] = []
   private readonly myKeyId: string
   private destroyed = false
+  private typing = false
+  private typingTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     private readonly doc: Y.Doc,
@@ -111,6 +116,31 @@ export class RoomPresence {
     }, PRESENCE_THROTTLE_MS)
   }
 
+  /** A key was pressed in the composer: we are typing until TYPING_IDLE_MS without one. */
+  noteTyping(): void {
+    clearTimeout(this.typingTimer)
+    this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS)
+    if (this.typing) return
+    this.typing = true
+    this.schedule()
+  }
+
+  /** The message was sent, or the composer emptied: no longer typing, said at once. */
+  stopTyping(): void {
+    clearTimeout(this.typingTimer)
+    this.typingTimer = undefined
+    if (!this.typing) return
+    this.typing = false
+    this.schedule()
+  }
+
+  /** Members other than us who are typing, each once (several tabs of one person count once). */
+  typists(): PresentMember[] {
+    const byKey = new Map<string, PresentMember>()
+    for (const p of this.present()) if (p.typing && p.keyId !== this.myKeyId) byKey.set(p.keyId, p)
+    return [...byKey.values()]
+  }
+
   /** Publish now, e.g. sealed to the client id the links use once they start. */
   async publish(): Promise<void> {
     if (this.destroyed) return
@@ -118,6 +148,7 @@ export class RoomPresence {
       webrtcPeerId: this.links.webrtc.peerId,
       want: this.delivery.wants(),
       seen: seenClocks(this.doc, this.all()),
+      ...(this.typing ? { typing: true } : {}),
     }
     await Promise.all([this.webrtc.publish(state), this.relay?.publish(state)])
   }
@@ -126,6 +157,7 @@ export class RoomPresence {
     if (this.destroyed) return
     this.destroyed = true
     clearTimeout(this.timer)
+    clearTimeout(this.typingTimer)
     for (const dispose of this.disposers.splice(0)) dispose()
     this.webrtc.destroy()
     this.relay?.destroy()

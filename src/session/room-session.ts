@@ -242,8 +242,18 @@ export class RoomSession {
     const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
     this.room.insertMessage(id, record)
     this.delivery.track(this.doc)
+    this.presence.stopTyping()
     this.presence.schedule()
     return id
+  }
+
+  /** A key was pressed in the composer (presence says "typing" for a few seconds). */
+  noteTyping(): void {
+    this.presence.noteTyping()
+  }
+
+  stopTyping(): void {
+    this.presence.stopTyping()
   }
 
   async edit(id: string, text: string): Promise<void> {

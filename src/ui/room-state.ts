@@ -91,3 +91,13 @@ export function connectionOf(session: RoomSession): ConnectionStatus {
     relayRefusal: relay?.refused() ?? null,
   }
 }
+
+/** Who is typing, in words (issue 12 §3), or '' when nobody is. Names come from member records
+ * only, as in the people list. */
+export function typingOf(session: RoomSession): string {
+  const names = session.presence.typists().map((p) => p.name ?? UNREADABLE_NAME)
+  if (names.length === 0) return ''
+  if (names.length === 1) return `${names[0]} is typing…`
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`
+  return 'Several people are typing…'
+}

@@ -4,13 +4,14 @@ import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
-import { connectionOf, peopleOf } from './room-state'
+import { connectionOf, peopleOf, typingOf } from './room-state'
 import { baseStyles } from './styles'
 import './composer'
 import './message-list'
 import './people-list'
 import './connection-status'
 import './storage-notice'
+import './typing-indicator'
 
 @customElement('parley-room')
 export class ParleyRoom extends LitElement {
@@ -123,7 +124,11 @@ export class ParleyRoom extends LitElement {
           .entries=${session.timeline.entries()}
           .session=${session}
         ></parley-message-list>
-        <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
+        <parley-typing .text=${typingOf(session)}></parley-typing>
+        <parley-composer
+          .onSend=${(text: string) => this.send(text)}
+          @input=${(e: Event) => this.composing(e)}
+        ></parley-composer>
       </main>
       <aside>
         <parley-people .people=${peopleOf(session)}></parley-people>
@@ -134,6 +139,15 @@ export class ParleyRoom extends LitElement {
   private async send(text: string): Promise<void> {
     await this.session.send(text)
     this.renderRoot.querySelector('parley-message-list')?.scrollToNewest()
+  }
+
+  /** The composer's text changed (its input event leaves its shadow root): typing while it
+   * holds text, not once it is empty. */
+  private composing(event: Event): void {
+    const box = event.composedPath()[0]
+    const text = box instanceof HTMLTextAreaElement ? box.value : ''
+    if (text.trim() === '') this.session.stopTyping()
+    else this.session.noteTyping()
   }
 
   private rename(event: Event): void {
