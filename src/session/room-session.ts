@@ -177,6 +177,7 @@ export class RoomSession {
       }),
       this.delivery.changed.subscribe(emit),
       this.presence.changed.subscribe(emit),
+      this.webrtc.refusedChanged.subscribe(emit),
     )
     const { relay } = this
     if (relay)
@@ -185,6 +186,7 @@ export class RoomSession {
           this.delivery.relayStored(relay.stored)
           emit()
         }),
+        relay.refusedChanged.subscribe(emit),
       )
     if (typeof window !== 'undefined') {
       // Wording only: the status itself comes from the connections (ui/room-state.ts).
@@ -214,6 +216,12 @@ export class RoomSession {
   /** What is wrong with storing this room in this browser, or null (docs/local-storage.md). */
   get storageProblem(): StorageProblem | null {
     return this.local?.problem ?? null
+  }
+
+  /** Updates from peers, tabs or the relay that failed the inbound guard and were dropped
+   * (docs/document-model.md): the room is unharmed, but the person may want to know. */
+  get refusedNetworkUpdates(): number {
+    return this.webrtc.refusedUpdates + (this.relay?.refusedUpdates ?? 0)
   }
 
   get roomId(): string {

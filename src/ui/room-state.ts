@@ -91,3 +91,13 @@ export function connectionOf(session: RoomSession): ConnectionStatus {
     relayRefusal: relay?.refused() ?? null,
   }
 }
+
+/** The quiet line under the header when the inbound guard dropped updates from the network
+ * (docs/document-model.md): nothing was harmed, so it informs rather than alarms. Null: none. */
+export function ignoredChangesText(
+  session: Pick<RoomSession, 'refusedNetworkUpdates'>,
+): string | null {
+  const count = session.refusedNetworkUpdates
+  if (count === 0) return null
+  return `Ignored ${count} invalid ${count === 1 ? 'change' : 'changes'} from the network. The room is not affected.`
+}
