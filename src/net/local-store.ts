@@ -16,6 +16,7 @@ import { Listeners } from '../lib/listeners'
 import { ClientIdLease, defaultLocks, type LockManagerLike } from './client-id-lease'
 import { LocalStoreError, asError, requestResult } from './idb-requests'
 import { readRecent, writeRecent } from './recent-cache'
+import { StoredUpdateGuard } from './stored-update-guard'
 import {
   askForPersistence,
   defaultStorageManager,
@@ -64,8 +65,9 @@ function defaultPage(): PageLifecycle | null {
 }
 
 export class LocalStore {
-  /** Stored updates that could not be applied (corrupt local data); the rest still load, and
-   * peers fill in what they have (patches/README.md: y-indexeddb). */
+  /** Stored updates that were not applied: refused by the update guard (damaged or tampered
+   * local data, stored-update-guard.ts) or throwing in Yjs. The rest still load, and peers fill
+   * in what they have (patches/README.md: y-indexeddb). `problemChanged` fires as it grows. */
   damagedUpdates = 0
   /** The last failed write (e.g. the quota is exhausted); null while all is well. */
   writeError: Error | null = null
@@ -105,6 +107,7 @@ export class LocalStore {
 
   private readonly onCorrupt = (count: number): void => {
     this.damagedUpdates += count
+    this.problemChanged.emit()
   }
 
   /** The page may be discarded from here on without another event: store what is queued now,
@@ -139,9 +142,11 @@ export class LocalStore {
     this.page = options.page === undefined ? defaultPage() : options.page
     // Our policy instead of y-indexeddb's (which stores each update in a transaction nobody
     // awaits and rewrites the whole room every 500 updates).
+    const guard = new StoredUpdateGuard(databaseName, () => this.onCorrupt(1))
     this.persistence = new IndexeddbPersistence(databaseName, doc, {
       indexedDB: options.factory ?? globalThis.indexedDB,
       storeUpdates: false,
+      acceptUpdate: guard.accept,
     })
     this.persistence.on('corrupt', this.onCorrupt)
     doc.on('update', this.onUpdate)
