@@ -122,6 +122,9 @@ export class ParleyApp extends LitElement {
         ...config,
         displayName,
         storage: localStorage,
+        // Per tab, so two tabs of a room never overwrite each other's draft; kept across this
+        // tab's reloads and app updates, and restored with the tab (session/drafts.ts).
+        draftStorage: sessionStorage,
       })
       if (navigation !== this.navigation) {
         await session.destroy()

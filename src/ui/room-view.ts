@@ -130,7 +130,11 @@ export class ParleyRoom extends LitElement {
           .entries=${session.timeline.entries()}
           .session=${session}
         ></parley-message-list>
-        <parley-composer .onSend=${(text: string) => this.send(text)}></parley-composer>
+        <parley-composer
+          .onSend=${(text: string) => this.send(text)}
+          .draft=${session.drafts.text}
+          .onDraft=${(text: string) => session.drafts.keep(text)}
+        ></parley-composer>
       </main>
       <aside>
         <parley-people .people=${peopleOf(session)}></parley-people>
