@@ -27,6 +27,12 @@ export default defineConfig({
         icons: [{ src: 'icon.svg', sizes: 'any', type: 'image/svg+xml' }],
       },
       workbox: {
+        // What registerType 'autoUpdate' means (docs/local-storage.md, "Drafts"): a new build's
+        // worker takes over at once and main.ts reloads open pages into it. vite-plugin-pwa sets
+        // these itself only when it injects the registration (injectRegister), which we do not;
+        // without them a new worker waited until every tab of the app was closed.
+        skipWaiting: true,
+        clientsClaim: true,
         globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/signal/, /^\/relay/, /^\/config\.json/, /^\/healthz/],

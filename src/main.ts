@@ -47,7 +47,13 @@ function main(): void {
       new Promise<void>((resolve) => setTimeout(resolve, FIRST_VISIT_CONFIG_WAIT_MS)),
     ])
   document.body.append(app)
-  if ('serviceWorker' in navigator) registerSW({ immediate: true })
+  if ('serviceWorker' in navigator)
+    registerSW({
+      immediate: true,
+      // A new build took over: close the open room first (its queued writes committed, its
+      // client id retired; the draft is kept per tab, session/drafts.ts), then reload into it.
+      onNeedReload: () => void app.closeForReload().finally(() => location.reload()),
+    })
 }
 
 main()

@@ -2,6 +2,7 @@
 // or the relay sends (sync step 2 and update messages) goes through the relay's own structural
 // check (src/model/update-guard.ts) and this browser's size bounds before Yjs reads it. The links
 // plug it into the providers' `filterSyncMessage` hook (patches/README.md; docs/document-model.md).
+import { Listeners } from '../lib/listeners'
 import { checkUpdate } from '../model/update-guard'
 
 // y-protocols sync message types (PROTOCOL.md): step 1 carries a state vector, step 2 and update
@@ -60,6 +61,8 @@ export function refuseUpdate(
 export class InboundGuard {
   /** Updates (and sync messages of unknown type) dropped before they reached Yjs. */
   refusedUpdates = 0
+  /** Fires after each refusal, so the room can show the count (docs/document-model.md). */
+  readonly refused = new Listeners()
   private readonly logged = new Set<Refusal['limit']>()
 
   constructor(
@@ -77,6 +80,7 @@ export class InboundGuard {
         : refuseUpdate(payload, this.limits)
     if (refusal === null) return true
     this.refusedUpdates++
+    this.refused.emit()
     if (!this.logged.has(refusal.limit)) {
       this.logged.add(refusal.limit)
       console.warn(

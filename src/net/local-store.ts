@@ -16,6 +16,7 @@ import { Listeners } from '../lib/listeners'
 import { ClientIdLease, defaultLocks, type LockManagerLike } from './client-id-lease'
 import { LocalStoreError, asError, requestResult } from './idb-requests'
 import { readRecent, writeRecent } from './recent-cache'
+import { StoredUpdateGuard } from './stored-update-guard'
 import {
   askForPersistence,
   defaultStorageManager,
@@ -64,8 +65,9 @@ function defaultPage(): PageLifecycle | null {
 }
 
 export class LocalStore {
-  /** Stored updates that could not be applied (corrupt local data); the rest still load, and
-   * peers fill in what they have (patches/README.md: y-indexeddb). */
+  /** Stored updates that were not applied: refused by the update guard (damaged or tampered
+   * local data, stored-update-guard.ts) or throwing in Yjs. The rest still load, and peers fill
+   * in what they have (patches/README.md: y-indexeddb). `problemChanged` fires as it grows. */
   damagedUpdates = 0
   /** The last failed write (e.g. the quota is exhausted); null while all is well. */
   writeError: Error | null = null
@@ -73,6 +75,8 @@ export class LocalStore {
    * well. `problemChanged` fires when it changes. */
   problem: StorageProblem | null = null
   readonly problemChanged = new Listeners()
+  /** Fires after a write commits: `storedClock` may have grown. */
+  readonly written = new Listeners()
   private readonly persistence: IndexeddbPersistence
   private readonly lease: ClientIdLease
   private readonly storage: StorageManagerLike | null
@@ -84,6 +88,10 @@ export class LocalStore {
   private queue: Uint8Array[] = []
   /** Updates whose write failed, merged into one; written with the next batch. */
   private unsaved: Uint8Array | null = null
+  /** Per client id this document wrote with, the clock its updates in `unsaved` reach. */
+  private unsavedClocks = new Map<number, number>()
+  /** Per client id this document wrote with, the clock up to which its writes are committed. */
+  private readonly storedClocks = new Map<number, number>()
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   /** The current write (or compaction), chained so transactions run one after another. */
   private writing: Promise<void> = Promise.resolve()
@@ -105,6 +113,7 @@ export class LocalStore {
 
   private readonly onCorrupt = (count: number): void => {
     this.damagedUpdates += count
+    this.problemChanged.emit()
   }
 
   /** The page may be discarded from here on without another event: store what is queued now,
@@ -113,7 +122,7 @@ export class LocalStore {
   private readonly onPageHide = (): void => {
     const db = this.db
     if (this.closing || !db || !this.lease.held) return
-    this.track(this.writeBatch(this.takeBatch()))
+    this.track(this.writeBatch(...this.takeBatch()))
     this.track(this.lease.retire(db, this.doc).catch((error: unknown) => this.fail(error)))
     // In a transaction, so that followers of the id (awareness-client-id.ts) see it change.
     this.doc.transact(() => {
@@ -139,9 +148,11 @@ export class LocalStore {
     this.page = options.page === undefined ? defaultPage() : options.page
     // Our policy instead of y-indexeddb's (which stores each update in a transaction nobody
     // awaits and rewrites the whole room every 500 updates).
+    const guard = new StoredUpdateGuard(databaseName, () => this.onCorrupt(1))
     this.persistence = new IndexeddbPersistence(databaseName, doc, {
       indexedDB: options.factory ?? globalThis.indexedDB,
       storeUpdates: false,
+      acceptUpdate: guard.accept,
     })
     this.persistence.on('corrupt', this.onCorrupt)
     doc.on('update', this.onUpdate)
@@ -159,6 +170,12 @@ export class LocalStore {
    * id is settled: nothing should be written to the document before. */
   loaded(): Promise<void> {
     return this.loading
+  }
+
+  /** The clock up to which this session's writes under `client` are committed here: a write
+   * with a lower clock is in this browser's storage. */
+  storedClock(client: number): number {
+    return this.storedClocks.get(client) ?? 0
   }
 
   /** Whether this session reuses the client id of an earlier one (for tests and benchmarks). */
@@ -276,23 +293,32 @@ export class LocalStore {
     this.writing = this.writing.then(async () => {
       await this.loading.catch(() => undefined)
       this.writeScheduled = false
-      await this.writeBatch(this.takeBatch())
+      await this.writeBatch(...this.takeBatch())
     })
   }
 
-  /** What is queued, after anything whose write failed before. */
-  private takeBatch(): Uint8Array[] {
+  /** What is queued, after anything whose write failed before, and the clocks of our own
+   * writes it reaches (the queue holds every update up to now). */
+  private takeBatch(): [Uint8Array[], Map<number, number>] {
     const batch = this.unsaved ? [this.unsaved, ...this.queue] : this.queue
+    const clocks = this.unsavedClocks
+    if (this.queue.length > 0) {
+      const client = this.doc.clientID
+      clocks.set(client, Y.getState(this.doc.store, client))
+    }
     this.queue = []
     this.unsaved = null
-    return batch
+    this.unsavedClocks = new Map()
+    return [batch, clocks]
   }
 
   /** Starts the transaction now (pagehide relies on it) and settles when it has. */
-  private writeBatch(batch: Uint8Array[]): Promise<void> {
+  private writeBatch(batch: Uint8Array[], clocks: Map<number, number>): Promise<void> {
     if (batch.length === 0 || !this.db) return Promise.resolve()
     return appendUpdates(this.persistence, batch).then(
       () => {
+        for (const [client, clock] of clocks)
+          this.storedClocks.set(client, Math.max(clock, this.storedClock(client)))
         const bytes = batch.reduce((sum, update) => sum + update.length, 0)
         if (this.snapshotBytes + this.logBytes < MIN_COMPACT_BYTES) {
           // A store this small counts as empty: its first large entry serves as the snapshot,
@@ -307,10 +333,13 @@ export class LocalStore {
           void askForPersistence(this.storage)
         }
         if (this.shouldCompact()) this.scheduleCompaction()
+        this.written.emit()
       },
       (error: unknown) => {
         // Still in the document, and written with the next batch: nothing is dropped.
         this.unsaved = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch)
+        for (const [client, clock] of clocks)
+          this.unsavedClocks.set(client, Math.max(clock, this.unsavedClocks.get(client) ?? 0))
         this.fail(error)
         this.scheduleRetry()
       },
@@ -394,6 +423,7 @@ export class LocalStore {
     this.db?.removeEventListener('close', this.onClosedByBrowser)
     this.listeners.clear()
     this.problemChanged.clear()
+    this.written.clear()
     this.persistence.off('corrupt', this.onCorrupt)
     // Closes the database (rejects if it never opened: loaded() reported that already).
     await this.persistence.destroy().catch(() => undefined)

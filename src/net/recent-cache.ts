@@ -2,6 +2,7 @@
 // (session/recent-records.ts builds and reads the bytes): one value in the room database's
 // `custom` store, read without loading the document (docs/local-storage.md).
 import { LocalStoreError, asError, requestResult, transactionDone } from './idb-requests'
+import { storedUpdateRefusal } from './stored-update-guard'
 
 const CUSTOM = 'custom'
 /** Key in `custom` of the newest messages. */
@@ -10,7 +11,8 @@ const RECENT_KEY = 'recent'
 /**
  * What `writeRecent` stored, read without y-indexeddb and without loading the document, so a
  * room can paint before its whole document is read. Undefined when there is none, the room
- * has no database here (none is created), or it cannot be read: the room then opens as usual.
+ * has no database here (none is created), or it cannot be read or fails the update guard
+ * (stored-update-guard.ts): the room then opens as usual.
  */
 export async function readRecent(
   databaseName: string,
@@ -30,7 +32,13 @@ export async function readRecent(
     const value: unknown = await requestResult(
       db.transaction(CUSTOM, 'readonly').objectStore(CUSTOM).get(RECENT_KEY),
     )
-    return value instanceof Uint8Array ? value : undefined
+    if (value === undefined) return undefined
+    const refusal = storedUpdateRefusal(value)
+    if (refusal !== null) {
+      console.warn(`Parley: skipped the newest messages kept for a quick start (${refusal})`)
+      return undefined
+    }
+    return value as Uint8Array
   } catch {
     return undefined
   } finally {

@@ -98,6 +98,11 @@ export class RelayLink {
     return this.guard.refusedUpdates
   }
 
+  /** Fires each time `refusedUpdates` grows. */
+  get refusedChanged(): Listeners {
+    return this.guard.refused
+  }
+
   /** Set when the relay refused the room for good (bad token, operator key, room too large). */
   refused(): RelayRefusal | null {
     return this.refusal
@@ -114,6 +119,7 @@ export class RelayLink {
     this.provider.off('sync', this.emitChange)
     this.provider.off('closed', this.onClosed)
     this.changed.clear()
+    this.guard.refused.clear()
     this.provider.destroy()
     this.awareness.destroy()
   }

@@ -143,6 +143,11 @@ export class WebrtcLink {
     return this.guard.refusedUpdates
   }
 
+  /** Fires each time `refusedUpdates` grows. */
+  get refusedChanged(): Listeners {
+    return this.guard.refused
+  }
+
   /** y-webrtc's own id for this tab; carried in presence so others can match it. */
   get peerId(): string | undefined {
     return this.provider?.room?.peerId
@@ -176,6 +181,7 @@ export class WebrtcLink {
     this.destroyed = true
     const provider = this.provider
     this.changed.clear()
+    this.guard.refused.clear()
     if (!provider) {
       // Not started, or still waiting for its turn: it never will connect.
       this.awareness.destroy()

@@ -17,8 +17,17 @@ interface WriterClock {
   stored: number
 }
 
-/** Where one of our writes has got to. */
-export type DeliveryState = 'pending' | 'saved-to-relay' | 'delivered'
+/** Where one of our writes has got to. `unsaved`: while this browser cannot store the room
+ * (docs/local-storage.md, "When storage fails"), a write nobody else holds and not stored here. */
+export type DeliveryState = 'unsaved' | 'pending' | 'saved-to-relay' | 'delivered'
+
+/** What this browser's storage of the room has committed of our writes (LocalStore). */
+export interface LocalWrites {
+  /** Writes are failing right now (e.g. the quota is full). */
+  readonly failing: boolean
+  /** Our writes under `client` below this clock are stored here. */
+  storedClock(client: number): number
+}
 
 /** Whether a message's current record was written by Yjs client `client` below `clock`
  * (model/room-document.ts, `wroteBefore`). */
@@ -37,6 +46,8 @@ export class DeliveryTracker {
   private readonly writers = new Map<number, WriterClock>()
   private readonly storageKey: string
   private saveTimer: ReturnType<typeof setTimeout> | undefined
+  private local: LocalWrites | null = null
+  private localFailing = false
   private readonly onStorage = (event: StorageEvent): void => {
     if (event.key !== this.storageKey) return
     this.restore()
@@ -66,9 +77,23 @@ export class DeliveryTracker {
     for (const [client, writer] of this.writers) {
       if (!wroteBefore(client, ANY_CLOCK)) continue
       if (wroteBefore(client, writer.acked)) return 'delivered'
-      return wroteBefore(client, writer.stored) ? 'saved-to-relay' : 'pending'
+      if (wroteBefore(client, writer.stored)) return 'saved-to-relay'
+      const local = this.local
+      // Only while storage fails: otherwise every write would flash "unsaved" for the few
+      // milliseconds before its transaction commits.
+      if (this.localFailing && local && !wroteBefore(client, local.storedClock(client)))
+        return 'unsaved'
+      return 'pending'
     }
     return undefined
+  }
+
+  /** This browser's storage committed more, failed or recovered (LocalStore). */
+  localWritesChanged(local: LocalWrites): void {
+    const wasFailing = this.localFailing
+    this.local = local
+    this.localFailing = local.failing
+    if (wasFailing || this.localFailing) this.changed.emit()
   }
 
   /** The writer client ids we wait on, for our presence state. */

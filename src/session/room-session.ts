@@ -34,6 +34,7 @@ import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
+import { DraftKeeper } from './drafts'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -48,6 +49,9 @@ export interface RoomSessionConfig {
   readonly displayName: string | ((myKeyId: string) => string)
   /** For delivery marks that survive a reload; absent in tests that do not need it. */
   readonly storage?: Storage
+  /** For the composer's draft and sent texts not yet kept (the tab's sessionStorage in the
+   * app, drafts.ts); absent: they last as long as the session. */
+  readonly draftStorage?: Storage
   readonly now?: () => number
 }
 
@@ -77,6 +81,8 @@ export class RoomSession {
   /** How far this browser has read the room (local only). */
   readonly readPosition: ReadPosition
   readonly presence: RoomPresence
+  /** What the person is typing, and what they sent that nothing has kept yet (drafts.ts). */
+  readonly drafts: DraftKeeper
   readonly webrtc: WebrtcLink
   readonly relay: RelayLink | null
   readonly doc = new Y.Doc({ gc: true })
@@ -140,6 +146,7 @@ export class RoomSession {
     this.content = new MessageContentResolver(keys, this.members)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.readPosition = new ReadPosition(keys.roomId, config.storage)
+    this.drafts = new DraftKeeper(keys.roomId, config.draftStorage)
     this.webrtc = new WebrtcLink(doc, {
       roomName: keys.roomId,
       password: keys.webrtcPassword,
@@ -175,8 +182,12 @@ export class RoomSession {
         this.presence.schedule()
         emit()
       }),
-      this.delivery.changed.subscribe(emit),
+      this.delivery.changed.subscribe(() => {
+        this.settleDrafts()
+        emit()
+      }),
       this.presence.changed.subscribe(emit),
+      this.webrtc.refusedChanged.subscribe(emit),
     )
     const { relay } = this
     if (relay)
@@ -185,6 +196,7 @@ export class RoomSession {
           this.delivery.relayStored(relay.stored)
           emit()
         }),
+        relay.refusedChanged.subscribe(emit),
       )
     if (typeof window !== 'undefined') {
       // Wording only: the status itself comes from the connections (ui/room-state.ts).
@@ -216,6 +228,12 @@ export class RoomSession {
     return this.local?.problem ?? null
   }
 
+  /** Updates from peers, tabs or the relay that failed the inbound guard and were dropped
+   * (docs/document-model.md): the room is unharmed, but the person may want to know. */
+  get refusedNetworkUpdates(): number {
+    return this.webrtc.refusedUpdates + (this.relay?.refusedUpdates ?? 0)
+  }
+
   get roomId(): string {
     return this.keys.roomId
   }
@@ -235,12 +253,24 @@ export class RoomSession {
     return this.webrtc.directPeerIds().length === 0 && !this.relay?.connected()
   }
 
+  /** Sends `text`; it stays kept as a draft until its message is stored here, saved to the
+   * relay or delivered (drafts.ts), and is the draft again if sending fails. */
   async send(text: string): Promise<string> {
-    await this.loaded
+    const draft = this.drafts.sending(text)
     const id = newMessageId()
-    const stamp = this.clock.next()
-    const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
-    this.room.insertMessage(id, record)
+    try {
+      await this.loaded
+      const stamp = this.clock.next()
+      const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
+      this.room.insertMessage(id, record)
+    } catch (error) {
+      this.drafts.failed(draft)
+      throw error
+    }
+    // The insert's last struct: once storage holds this client's writes past it, it holds the
+    // message.
+    const client = this.doc.clientID
+    this.drafts.sent(draft, id, { client, clock: Y.getState(this.doc.store, client) - 1 })
     this.delivery.track(this.doc)
     this.presence.stopTyping()
     this.presence.schedule()
@@ -291,6 +321,7 @@ export class RoomSession {
     await this.destroy()
     this.delivery.clear()
     this.readPosition.clear()
+    this.drafts.clear()
     await LocalStore.deleteDatabase(this.roomId)
     await this.identities?.forget(this.roomId)
   }
@@ -318,11 +349,41 @@ export class RoomSession {
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
     const follow = [this.webrtc.awareness, ...(this.relay ? [this.relay.awareness] : [])]
     this.disposers.push(followDocClientId(this.doc, follow, () => void this.presence.publish()))
-    this.disposers.push(local.problemChanged.subscribe(() => this.changed.emit()))
+    const localWrites = {
+      get failing() {
+        return local.problem !== null
+      },
+      storedClock: (client: number) => local.storedClock(client),
+    }
+    const writesChanged = () => {
+      this.delivery.localWritesChanged(localWrites)
+      this.settleDrafts()
+    }
+    this.disposers.push(
+      local.problemChanged.subscribe(() => {
+        writesChanged()
+        this.changed.emit()
+      }),
+      local.written.subscribe(writesChanged),
+    )
+    // Texts an earlier page of this tab sent that never reached storage or anyone.
+    const inRoom = (id: string) =>
+      this.room.message(id) !== undefined || this.room.tombstone(id) !== undefined
+    if (this.drafts.restoreUnkept(inRoom)) this.changed.emit()
     // Our presence again, sealed to the client id the links now use.
     void this.presence.publish()
     await this.ensureMembership()
     this.recent.attach(local)
+  }
+
+  /** Forgets the sent texts whose message is now kept: stored here, or by the relay or a peer. */
+  private settleDrafts(): void {
+    const local = this.local
+    this.drafts.settle((id, write) => {
+      if (local && local.storedClock(write.client) > write.clock) return true
+      const state = this.deliveryOf(id)
+      return state === 'saved-to-relay' || state === 'delivered'
+    })
   }
 
   private ownRecord(id: string) {

@@ -20,6 +20,10 @@ export interface AppConfig extends NetworkConfig {
 /** The name last chosen: a room opened for the first time starts with it (names are kept per
  * room in its member record, docs/presence.md). */
 const NAME_KEY = 'parley:display-name'
+/** An update's reload waits this long at most for the room to close: a write transaction takes
+ * milliseconds, and a stuck disk must not keep the old build running (pagehide still stores
+ * what is queued, docs/local-storage.md). */
+const RELOAD_CLOSE_MS = 2_000
 
 @customElement('parley-app')
 export class ParleyApp extends LitElement {
@@ -122,6 +126,9 @@ export class ParleyApp extends LitElement {
         ...config,
         displayName,
         storage: localStorage,
+        // Per tab, so two tabs of a room never overwrite each other's draft; kept across this
+        // tab's reloads and app updates, and restored with the tab (session/drafts.ts).
+        draftStorage: sessionStorage,
       })
       if (navigation !== this.navigation) {
         await session.destroy()
@@ -142,6 +149,15 @@ export class ParleyApp extends LitElement {
     } finally {
       if (navigation === this.navigation) this.opening = false
     }
+  }
+
+  /** Before the page reloads into a new build (main.ts): closes the open room so its writes
+   * are committed, waiting at most RELOAD_CLOSE_MS. */
+  async closeForReload(): Promise<void> {
+    ++this.navigation
+    this.opening = true // "Opening the room…" until the reload, not the start page
+    const closed = this.closeSession().catch(() => undefined)
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, RELOAD_CLOSE_MS))])
   }
 
   private async closeSession(): Promise<void> {

@@ -1,6 +1,8 @@
 // The composer: Enter sends, Shift+Enter is a newline, Enter while an IME is composing does
-// not send. The length limit is stated up front and enforced with a visible message.
-import { LitElement, html, css } from 'lit'
+// not send. The length limit is stated up front and enforced with a visible message. Its text
+// is the room's draft: handed in as `draft`, every change reported to `onDraft`, so the session
+// keeps it across reloads and reopenings (session/drafts.ts).
+import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import { MAX_MESSAGE_CHARS, checkMessageText } from '../model'
 import { baseStyles } from './styles'
@@ -40,6 +42,9 @@ export class ParleyComposer extends LitElement {
   ]
 
   @property({ attribute: false }) onSend: SendHandler = () => Promise.resolve()
+  /** The kept draft; shown whenever it changes (e.g. restored after the room loaded). */
+  @property({ attribute: false }) draft = ''
+  @property({ attribute: false }) onDraft: (text: string) => void = () => undefined
   @state() private text = ''
   @state() private error = ''
 
@@ -64,12 +69,21 @@ export class ParleyComposer extends LitElement {
     `
   }
 
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('draft') && this.draft !== this.text) this.setText(this.draft)
+  }
+
   override focus(): void {
     this.renderRoot.querySelector('textarea')?.focus()
   }
 
   private onInput(event: Event): void {
-    this.text = (event.target as HTMLTextAreaElement).value
+    this.setText((event.target as HTMLTextAreaElement).value)
+    this.onDraft(this.text)
+  }
+
+  private setText(text: string): void {
+    this.text = text
     if (this.error && this.text.length <= MAX_MESSAGE_CHARS) this.error = ''
     if (this.text.length > MAX_MESSAGE_CHARS)
       this.error = `Too long: a message can be at most ${MAX_MESSAGE_CHARS} characters.`
@@ -102,6 +116,7 @@ export class ParleyComposer extends LitElement {
       await this.onSend(text)
     } catch (error) {
       this.text = text
+      this.onDraft(text)
       this.error = error instanceof Error ? error.message : 'Could not send the message.'
     }
   }

@@ -19,6 +19,8 @@ import './message-text'
 // Our writes nobody has reported holding are "not yet delivered"; an unknown write (marks are
 // kept for a bounded number of sessions) has long been delivered.
 const deliveryLabel: Record<DeliveryState, string> = {
+  // This browser cannot store the room right now, and nobody else has the message yet.
+  unsaved: 'not saved yet',
   pending: 'not yet delivered',
   'saved-to-relay': 'saved to relay',
   delivered: 'delivered',

@@ -101,3 +101,13 @@ export function typingOf(session: RoomSession): string {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`
   return 'Several people are typing…'
 }
+
+/** The quiet line under the header when the inbound guard dropped updates from the network
+ * (docs/document-model.md): nothing was harmed, so it informs rather than alarms. Null: none. */
+export function ignoredChangesText(
+  session: Pick<RoomSession, 'refusedNetworkUpdates'>,
+): string | null {
+  const count = session.refusedNetworkUpdates
+  if (count === 0) return null
+  return `Ignored ${count} invalid ${count === 1 ? 'change' : 'changes'} from the network. The room is not affected.`
+}

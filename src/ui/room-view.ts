@@ -4,7 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
-import { connectionOf, peopleOf, typingOf } from './room-state'
+import { connectionOf, ignoredChangesText, peopleOf, typingOf } from './room-state'
 import { baseStyles } from './styles'
 import './composer'
 import './message-list'
@@ -48,6 +48,11 @@ export class ParleyRoom extends LitElement {
       parley-message-list {
         flex: 1;
       }
+      .ignored {
+        margin: 0;
+        padding: 0.25rem 0.75rem;
+        font-size: 0.85rem;
+      }
       .damaged {
         margin: 0;
         padding: 0.5rem 0.75rem;
@@ -90,6 +95,7 @@ export class ParleyRoom extends LitElement {
 
   override render() {
     const session = this.session
+    const ignored = ignoredChangesText(session)
     return html`
       <header>
         <h1>Parley</h1>
@@ -120,6 +126,7 @@ export class ParleyRoom extends LitElement {
             : nothing
         }
         <parley-storage-notice .problem=${session.storageProblem}></parley-storage-notice>
+        ${ignored ? html`<p class="ignored muted" role="status">${ignored}</p>` : nothing}
         <parley-message-list
           .entries=${session.timeline.entries()}
           .session=${session}
@@ -127,6 +134,8 @@ export class ParleyRoom extends LitElement {
         <parley-typing .text=${typingOf(session)}></parley-typing>
         <parley-composer
           .onSend=${(text: string) => this.send(text)}
+          .draft=${session.drafts.text}
+          .onDraft=${(text: string) => session.drafts.keep(text)}
           @input=${(e: Event) => this.composing(e)}
         ></parley-composer>
       </main>
