@@ -180,9 +180,10 @@ export class RelayRoom {
   }
 
   /** Attaches a connection (consuming one hold) and opens the sync: the relay's step 1 first. */
-  connect(peer: RelayPeer, info: { remote: string }): RelayConnection {
+  connect(peer: RelayPeer, info: { remote: string; newestFirst?: boolean }): RelayConnection {
     const budget = new ConnectionBudget(this.options.limits, this.now)
     const member = new RoomMember(info.remote, peer, budget, this.acknowledger.version)
+    member.wantsNewest = info.newestFirst === true
     this.holds--
     this.members.add(member)
     this.options.logger.debug('relay.connected', {
@@ -265,6 +266,12 @@ export class RelayRoom {
       case 'sync-step1': {
         const tooMany = member.budget.takeSyncRequest()
         if (tooMany) return this.members.reject(member, tooMany)
+        if (member.wantsNewest) {
+          // Once per connection: a newcomer asks once (docs/relay.md, "Newest records first").
+          member.wantsNewest = false
+          const newest = this.syncAnswers.newestFirst(message.stateVector)
+          if (newest) this.members.send(member, newest)
+        }
         this.members.send(member, this.syncAnswers.answer(message.stateVector))
         return
       }

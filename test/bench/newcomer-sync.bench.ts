@@ -80,7 +80,8 @@ interface NewcomerRun {
   /** Handling of that message: decode, Y.applyUpdate, and what observes it synchronously
    * (Timeline, LocalStore's queue, y-webrtc's re-broadcast). */
   readonly apply: number
-  /** All records in the document → newest shown (decrypt, render, whatever else is queued). */
+  /** All records in the document → newest shown (decrypt, render, whatever else is queued);
+   * negative when the newest were shown first (the relay's newest records, docs/relay.md). */
   readonly show: number
   /** Bytes received on the link from its opening until the room was complete. */
   readonly bytes: number
@@ -356,6 +357,12 @@ async function joinAsNewcomer(
     const stopProfiler = profile ? await startProfiler(page) : null
     await page.goto(host.link)
     const shown = await newestShownAt(page, SYNC_TIMEOUT_MS)
+    // A newcomer may show the relay's newest records before the room is in its document.
+    await page.waitForFunction(
+      () => (window as unknown as { __benchSync: SyncProbe }).__benchSync.complete !== null,
+      null,
+      { timeout: SYNC_TIMEOUT_MS, polling: 100 },
+    )
     const cpuProfile = await stopProfiler?.()
     const probe = await page.evaluate(
       () => (window as unknown as { __benchSync: SyncProbe }).__benchSync,
