@@ -8,11 +8,11 @@
 //   [0 sync][2 update][varUint8Array Yjs V1 update]  a live change
 //   [1 awareness][varUint8Array awareness update]    presence: [n]{client, clock, JSON state}
 //   [3 query awareness]                              "send me every presence state"
-//   [100 newest records][varUint8Array Yjs V1 update] relay → client, only to a client that
-//                                                    asked (`?newest=1`) and sent an empty
-//                                                    state vector: the newest messages' records
-//                                                    as a small document of the same layout,
-//                                                    just before the step 2 (docs/relay.md)
+//   [100 newest records][varUint8Array Yjs V1 update] relay → client, once, on connect, only to
+//                                                    a client that asked (`?newest=1`): the
+//                                                    newest messages' records as a small
+//                                                    document of the same layout, before the
+//                                                    room's step 2 (docs/relay.md)
 // On connect the relay sends its step 1 and every presence state; the client sends its step 1
 // and the relay answers with a step 2. The relay's step 1 always carries only what is durably
 // stored, so it doubles as the "saved to relay" acknowledgement (docs/architecture.md). An awareness update

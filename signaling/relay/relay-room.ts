@@ -183,7 +183,6 @@ export class RelayRoom {
   connect(peer: RelayPeer, info: { remote: string; newestFirst?: boolean }): RelayConnection {
     const budget = new ConnectionBudget(this.options.limits, this.now)
     const member = new RoomMember(info.remote, peer, budget, this.acknowledger.version)
-    member.wantsNewest = info.newestFirst === true
     this.holds--
     this.members.add(member)
     this.options.logger.debug('relay.connected', {
@@ -198,6 +197,10 @@ export class RelayRoom {
       this.members.send(member, this.acknowledger.stateMessage())
       const states = this.presence.statesMessage()
       if (states) this.members.send(member, states)
+      // A newcomer that asked: the newest records before the room it is about to ask for
+      // (docs/relay.md, "Newest records first").
+      const newest = info.newestFirst ? this.syncAnswers.newestRecords() : null
+      if (newest) this.members.send(member, newest)
     }
     return {
       id: member.id,
@@ -266,12 +269,6 @@ export class RelayRoom {
       case 'sync-step1': {
         const tooMany = member.budget.takeSyncRequest()
         if (tooMany) return this.members.reject(member, tooMany)
-        if (member.wantsNewest) {
-          // Once per connection: a newcomer asks once (docs/relay.md, "Newest records first").
-          member.wantsNewest = false
-          const newest = this.syncAnswers.newestFirst(message.stateVector)
-          if (newest) this.members.send(member, newest)
-        }
         this.members.send(member, this.syncAnswers.answer(message.stateVector))
         return
       }

@@ -44,8 +44,6 @@ export class RoomMember {
   sentSinceSweep = false
   /** Whether it has sent its first sync step 2 (the answer to the relay's opening step 1). */
   sentStep2 = false
-  /** It asked for the newest records before the room (`?newest=1`) and was not sent them yet. */
-  wantsNewest = false
 
   constructor(
     readonly remote: string,

@@ -2,8 +2,8 @@
 // vector gets what it lacks; a newcomer (empty state vector) gets the room's pre-encoded state
 // (room-doc.ts: the stored snapshot, or one encode per change), and every newcomer until the
 // room changes gets the same message object, which the frame writer then frames only once.
-// A newcomer that asked for them is sent the room's newest records first, cached the same way
-// (docs/relay.md, "Newest records first").
+// A newcomer that asked for them is sent the room's newest records on connect, before it asks
+// for the room, cached the same way (docs/relay.md, "Newest records first").
 
 import * as Y from 'yjs'
 import { encodeNewestRecordsMessage, encodeSyncStep2 } from './relay-protocol'
@@ -18,10 +18,8 @@ export class SyncAnswers {
 
   constructor(private readonly doc: RoomDoc) {}
 
-  /** What to send before the answer to `stateVector`: the newest records for a newcomer (an
-   * empty state vector) of a room that has messages, else nothing. */
-  newestFirst(stateVector: Uint8Array): Uint8Array | null {
-    if (Y.decodeStateVector(stateVector).size > 0) return null
+  /** The room's newest records for a newcomer that asked, or null when it has no message. */
+  newestRecords(): Uint8Array | null {
     const update = this.doc.newestRecords()
     if (!update) return null
     if (this.newest?.update !== update) {

@@ -101,8 +101,8 @@ export class RelayLink {
   }
 
   /** Connects (and keeps reconnecting) once the document holds what this browser stored. A
-   * `newcomer` (nothing of the room here) asks for the newest records first, on this connection
-   * only: the relay sends them only to a client whose state vector is empty anyway. */
+   * `newcomer` (nothing of the room here) asks for the newest records first, on this first
+   * connection only: a reconnect holds the room already. */
   start({ newcomer = false }: { newcomer?: boolean } = {}): void {
     if (this.destroyed) return
     adoptDocClientId(this.awareness)

@@ -86,6 +86,10 @@ export class RoomSession {
   /** Resolves once everything this browser stored is loaded, the links are started and we
    * are a member; rejects if local data cannot be opened. Writes wait for it. */
   readonly loaded: Promise<void>
+  /** Resolves once what this browser stored is loaded and the links are started (so a
+   * newcomer's session is on screen before the relay's newest records arrive); rejects with
+   * `loaded` if local data cannot be opened. */
+  private readonly localLoaded: Promise<void>
   private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
@@ -97,8 +101,8 @@ export class RoomSession {
   /** The relay's newest records, shown to a newcomer until the room has synced. */
   private newest: RoomDocument | undefined
 
-  /** Resolves with the room on screen: its newest messages if they were kept, the whole room
-   * otherwise (then it rejects if local data cannot be opened). */
+  /** Resolves with the room on screen: its newest messages if they were kept, else what this
+   * browser stored, with the links started (then it rejects if local data cannot be opened). */
   static async open(
     secret: string,
     identity: SigningIdentity | RoomIdentities,
@@ -115,7 +119,7 @@ export class RoomSession {
     const session = new RoomSession(keys, signer, identities, config, recent)
     if (!recent) {
       try {
-        await session.loaded
+        await session.localLoaded
       } catch (error) {
         await session.destroy()
         throw error
@@ -204,7 +208,10 @@ export class RoomSession {
       })
     }
     void this.presence.publish()
-    this.loaded = this.load(recent)
+    let linksStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => (linksStarted = resolve))
+    this.loaded = this.load(recent, linksStarted)
+    this.localLoaded = Promise.race([started, this.loaded])
     // Settled here too: open() or the app reports a failure; a destroyed session none.
     this.loaded.catch(() => undefined)
   }
@@ -295,7 +302,7 @@ export class RoomSession {
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
    * is returned), then loads the room, and only then goes online (docs/connection-state.md). */
-  private async load(recent: RoomDocument | undefined): Promise<void> {
+  private async load(recent: RoomDocument | undefined, linksStarted: () => void): Promise<void> {
     if (recent) {
       // Decrypt what is on screen before the room's whole document occupies the main thread.
       await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
@@ -313,6 +320,7 @@ export class RoomSession {
     this.webrtc.start()
     // Nothing of the room here: ask the relay for its newest records first.
     this.relay?.start({ newcomer: !recent && this.isEmpty() })
+    linksStarted()
     // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
     const follow = [this.webrtc.awareness, ...(this.relay ? [this.relay.awareness] : [])]

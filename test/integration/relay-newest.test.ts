@@ -216,25 +216,28 @@ describe('relay: newest records first', () => {
     expect(sent).toEqual(built.ids.slice(-sent.length))
   })
 
-  it('sends nothing extra to a client that did not ask, or that already holds part of the room', async () => {
+  it('sends nothing extra to a client that did not ask, nor for a room with no message', async () => {
     const harness = await scope.server()
     const built = await buildRoom(10, (i) => `m${i}`)
     await pushRoom(harness, built)
     const stock = await newcomerFrames(harness, built, {})
     expect(stock.map((frame) => frame[0])).not.toContain(NEWEST_RECORDS_MESSAGE)
-    const partial = new Y.Doc()
-    partial.getMap('meta').set('x', 1)
-    const returning = await newcomerFrames(
-      harness,
-      built,
-      { newest: '1' },
-      Y.encodeStateVector(partial),
-    )
-    expect(returning.map((frame) => frame[0])).not.toContain(NEWEST_RECORDS_MESSAGE)
-    // An empty room has nothing to show: no newest records either.
     const empty = await buildRoom(0, () => '')
     const none = await newcomerFrames(harness, empty, { newest: '1' })
     expect(none.map((frame) => frame[0])).not.toContain(NEWEST_RECORDS_MESSAGE)
+  })
+
+  it('sends them on connect, before the room, even to a newcomer that already wrote (its member entry)', async () => {
+    const harness = await scope.server()
+    const built = await buildRoom(10, (i) => `m${i}`)
+    await pushRoom(harness, built)
+    const own = new Y.Doc()
+    own.getMap('members').set('x', new Uint8Array([1]))
+    const frames = await newcomerFrames(harness, built, { newest: '1' }, Y.encodeStateVector(own))
+    const at = frames.findIndex((frame) => frame[0] === NEWEST_RECORDS_MESSAGE)
+    expect(at).toBeGreaterThan(0)
+    expect(at).toBeLessThan(frames.length - 1)
+    expect(sortedIds(decodeNewestRecords(newestUpdate(frames[at]))!)).toEqual(built.ids)
   })
 })
 
