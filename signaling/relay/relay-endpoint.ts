@@ -86,15 +86,17 @@ export class RelayEndpoint {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, remote: string): void {
     const parsed = parseRelayRequest(request.url ?? '/', this.options.pathPrefix)
     if (!parsed.ok) return this.refuse(request, socket, head, remote, parsed.violation)
-    const { roomId, token, key } = parsed.request
+    const { roomId, token, key, newestFirst } = parsed.request
     const badToken = checkToken(roomId, token)
     if (badToken) return this.refuse(request, socket, head, remote, badToken, roomId)
     const { operatorKey } = this.options
     const mayCreate = operatorKey === null || operatorKeyMatches(key, operatorKey)
-    this.admit(request, socket, head, remote, roomId, mayCreate).catch((error: unknown) => {
-      this.logger.error('relay.internal_error', { remote, error })
-      socket.destroy()
-    })
+    this.admit(request, socket, head, remote, roomId, { mayCreate, newestFirst }).catch(
+      (error: unknown) => {
+        this.logger.error('relay.internal_error', { remote, error })
+        socket.destroy()
+      },
+    )
   }
 
   private async admit(
@@ -103,7 +105,7 @@ export class RelayEndpoint {
     head: Buffer,
     remote: string,
     roomId: string,
-    mayCreate: boolean,
+    { mayCreate, newestFirst }: { mayCreate: boolean; newestFirst: boolean },
   ): Promise<void> {
     let room: RelayRoom
     try {
@@ -140,11 +142,16 @@ export class RelayEndpoint {
     })
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       attached = true
-      this.attach(ws, socket, room, remote)
+      this.attach(ws, socket, room, { remote, newestFirst })
     })
   }
 
-  private attach(ws: WebSocket, socket: Duplex, room: RelayRoom, remote: string): void {
+  private attach(
+    ws: WebSocket,
+    socket: Duplex,
+    room: RelayRoom,
+    { remote, newestFirst }: { remote: string; newestFirst: boolean },
+  ): void {
     const connection = room.connect(
       {
         send: (message) => this.frames.send(ws, socket, message),
@@ -153,7 +160,7 @@ export class RelayEndpoint {
           return ws.bufferedAmount
         },
       },
-      { remote },
+      { remote, newestFirst },
     )
     const open: OpenSocket = { connection, remote, answeredPing: true }
     this.sockets.set(ws, open)

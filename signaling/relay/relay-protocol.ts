@@ -8,6 +8,11 @@
 //   [0 sync][2 update][varUint8Array Yjs V1 update]  a live change
 //   [1 awareness][varUint8Array awareness update]    presence: [n]{client, clock, JSON state}
 //   [3 query awareness]                              "send me every presence state"
+//   [100 newest records][varUint8Array Yjs V1 update] relay → client, once, on connect, only to
+//                                                    a client that asked (`?newest=1`): the
+//                                                    newest messages' records as a small
+//                                                    document of the same layout, before the
+//                                                    room's step 2 (docs/relay.md)
 // On connect the relay sends its step 1 and every presence state; the client sends its step 1
 // and the relay answers with a step 2. The relay's step 1 always carries only what is durably
 // stored, so it doubles as the "saved to relay" acknowledgement (docs/architecture.md). An awareness update
@@ -17,12 +22,19 @@
 
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { NEWEST_RECORDS_MESSAGE } from '../../src/model/newest-records'
 import { CloseCode } from '../close-codes'
 import type { Violation } from '../signal-protocol'
 
 export type { Violation } from '../signal-protocol'
 
-export const MessageType = { SYNC: 0, AWARENESS: 1, AUTH: 2, QUERY_AWARENESS: 3 } as const
+export const MessageType = {
+  SYNC: 0,
+  AWARENESS: 1,
+  AUTH: 2,
+  QUERY_AWARENESS: 3,
+  NEWEST_RECORDS: NEWEST_RECORDS_MESSAGE,
+} as const
 export const SyncStep = { STEP_1: 0, STEP_2: 1, UPDATE: 2 } as const
 
 export type RelayMessage =
@@ -153,6 +165,14 @@ export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
 export function encodeAwareness(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.AWARENESS)
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+/** The newest records of a room (model/newest-records.ts), sent to a newcomer that asked. */
+export function encodeNewestRecordsMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.NEWEST_RECORDS)
   encoding.writeVarUint8Array(encoder, update)
   return encoding.toUint8Array(encoder)
 }

@@ -180,7 +180,7 @@ export class RelayRoom {
   }
 
   /** Attaches a connection (consuming one hold) and opens the sync: the relay's step 1 first. */
-  connect(peer: RelayPeer, info: { remote: string }): RelayConnection {
+  connect(peer: RelayPeer, info: { remote: string; newestFirst?: boolean }): RelayConnection {
     const budget = new ConnectionBudget(this.options.limits, this.now)
     const member = new RoomMember(info.remote, peer, budget, this.acknowledger.version)
     this.holds--
@@ -197,6 +197,10 @@ export class RelayRoom {
       this.members.send(member, this.acknowledger.stateMessage())
       const states = this.presence.statesMessage()
       if (states) this.members.send(member, states)
+      // A newcomer that asked: the newest records before the room it is about to ask for
+      // (docs/relay.md, "Newest records first").
+      const newest = info.newestFirst ? this.syncAnswers.newestRecords() : null
+      if (newest) this.members.send(member, newest)
     }
     return {
       id: member.id,

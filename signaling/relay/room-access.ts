@@ -17,12 +17,14 @@ export interface RelayRequest {
   token: string | null
   /** The `key` query parameter (operator key), or null when absent. Never logged. */
   key: string | null
+  /** `newest=1`: a newcomer asking for the room's newest records first (docs/relay.md). */
+  newestFirst: boolean
 }
 
 export type ParsedRelayRequest =
   { ok: true; request: RelayRequest } | { ok: false; violation: Violation }
 
-/** Reads `/relay/<roomId>?token=…&key=…` (the request URL as Node gives it). */
+/** Reads `/relay/<roomId>?token=…&key=…&newest=1` (the request URL as Node gives it). */
 export function parseRelayRequest(url: string, pathPrefix: string): ParsedRelayRequest {
   let parsed: URL
   try {
@@ -43,6 +45,7 @@ export function parseRelayRequest(url: string, pathPrefix: string): ParsedRelayR
       roomId,
       token: parsed.searchParams.get('token'),
       key: parsed.searchParams.get('key'),
+      newestFirst: parsed.searchParams.get('newest') === '1',
     },
   }
 }

@@ -1,12 +1,15 @@
 // A loaded room's Y.Doc (gc on; docs/relay.md, "Structure" and "A bad update"): loading it from
 // the store, applying what clients and other instances send under origins that say where it came
 // from, the state vector after its latest change, and the room's whole state pre-encoded for
-// newcomers. It also keeps that state exactly as encoded bytes (a base and the updates since),
-// so an update Yjs fails on half-way costs a rebuild from them, never the room.
+// newcomers, and its newest records (newest-index.ts) for newcomers that ask for them first.
+// It also keeps that state exactly as encoded bytes (a base and the updates since), so an
+// update Yjs fails on half-way costs a rebuild from them, never the room.
 
 import * as Y from 'yjs'
+import { NEWEST_RECORDS_MAX_BYTES, RoomDocument, encodeNewestRecords } from '../../src/model'
 import { TokenBucket } from '../token-bucket'
 import type { WorkAllowance } from './connection-budget'
+import { NewestIndex } from './newest-index'
 import type { RoomMember } from './room-members'
 
 /** Origin of updates read from the store on load: neither forwarded nor re-appended. */
@@ -70,6 +73,10 @@ export class RoomDoc {
   /** The whole state encoded, and the state vector it was encoded at. */
   private full: { bytes: Uint8Array; at: Map<number, number> } | null = null
   private readonly rebuilds = new TokenBucket(REBUILD_BURST, REBUILDS_PER_SECOND)
+  /** Which messages are the newest, followed as the doc changes. */
+  private newestIndex: NewestIndex
+  /** The newest records encoded, and the state vector they were encoded at. */
+  private newest: { bytes: Uint8Array | null; at: Map<number, number> } | null = null
 
   /**
    * `onOtherUpdate` hears every change that did not come from a client through
@@ -85,6 +92,7 @@ export class RoomDoc {
     this.state = Y.decodeStateVector(Y.encodeStateVector(this.current))
     // A room stored as one snapshot is served as stored: no encode until it changes.
     if (stored.length === 1) this.full = { bytes: stored[0], at: this.state }
+    this.newestIndex = new NewestIndex(new RoomDocument(this.current))
     this.current.on('update', this.onUpdate)
   }
 
@@ -134,6 +142,18 @@ export class RoomDoc {
     return this.full.bytes
   }
 
+  /** The newest messages' records as a small update (model/newest-records.ts), encoded once
+   * per change of the room; null when the room holds no message to show. */
+  newestRecords(): Uint8Array | null {
+    if (this.newest?.at === this.state) return this.newest.bytes
+    const messages = this.newestIndex.messages()
+    const room = new RoomDocument(this.current)
+    const bytes =
+      messages.length === 0 ? null : encodeNewestRecords(room, messages, NEWEST_RECORDS_MAX_BYTES)
+    this.newest = { bytes, at: this.state }
+    return bytes
+  }
+
   /** What a client holding `stateVector` lacks. */
   encodeMissing(stateVector: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.current, stateVector)
@@ -158,6 +178,7 @@ export class RoomDoc {
   }
 
   destroy(): void {
+    this.newestIndex.destroy()
     this.current.off('update', this.onUpdate)
     this.current.destroy()
   }
@@ -215,10 +236,13 @@ export class RoomDoc {
       doc = new Y.Doc({ gc: true })
       this.load(doc, [...this.base, ...this.tail])
     }
+    this.newestIndex.destroy()
     old.destroy()
     this.current = doc
     this.state = Y.decodeStateVector(Y.encodeStateVector(doc))
     this.full = null
+    this.newest = null
+    this.newestIndex = new NewestIndex(new RoomDocument(doc))
     doc.on('update', this.onUpdate)
   }
 

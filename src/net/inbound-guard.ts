@@ -79,6 +79,13 @@ export class InboundGuard {
         ? { limit: 'message type', detail: `unknown sync message type ${syncMessageType}` }
         : refuseUpdate(payload, this.limits)
     if (refusal === null) return true
+    this.refuse(refusal)
+    return false
+  }
+
+  /** Counts and logs (once per kind) a message refused by its caller: a type it does not know,
+   * or one that broke the caller's own bounds (the relay's newest records, newest-first.ts). */
+  refuse(refusal: Refusal): void {
     this.refusedUpdates++
     this.refused.emit()
     if (!this.logged.has(refusal.limit)) {
@@ -87,6 +94,5 @@ export class InboundGuard {
         `Parley: dropped an update from the ${this.source} (limit: ${refusal.limit}, ${refusal.detail}); later refusals of this kind are only counted`,
       )
     }
-    return false
   }
 }

@@ -1,7 +1,8 @@
 // One open room, composed: its Yjs document, local store, WebRTC and relay links, presence,
 // timeline, and the operations people perform. Opening loads IndexedDB before any network
 // (docs/connection-state.md); a room whose newest messages were kept (recent-keeper.ts) shows them first and
-// loads the rest after they are on screen. destroy() undoes the constructor step by step, goes
+// loads the rest after they are on screen; a newcomer shows the relay's newest records first
+// (docs/relay.md) and the room once it has synced. destroy() undoes the constructor step by step, goes
 // on past a step that throws, and can be called any number of times.
 import * as Y from 'yjs'
 import { HybridClock, RoomDocument, parseMessage } from '../model'
@@ -30,6 +31,7 @@ import { MessageContentResolver } from './message-content'
 import { DeliveryTracker, type DeliveryState } from './delivery'
 import { ReadPosition } from './read-position'
 import { Timeline } from './timeline'
+import { decodeNewestRecords } from '../model'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
@@ -90,6 +92,10 @@ export class RoomSession {
   /** Resolves once everything this browser stored is loaded, the links are started and we
    * are a member; rejects if local data cannot be opened. Writes wait for it. */
   readonly loaded: Promise<void>
+  /** Resolves once what this browser stored is loaded and the links are started (so a
+   * newcomer's session is on screen before the relay's newest records arrive); rejects with
+   * `loaded` if local data cannot be opened. */
+  private readonly localLoaded: Promise<void>
   private local: LocalStore | undefined
   private readonly clock: HybridClock
   private displayName: string
@@ -98,9 +104,11 @@ export class RoomSession {
   private readonly recent: RecentKeeper
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
+  /** The relay's newest records, shown to a newcomer until the room has synced. */
+  private newest: RoomDocument | undefined
 
-  /** Resolves with the room on screen: its newest messages if they were kept, the whole room
-   * otherwise (then it rejects if local data cannot be opened). */
+  /** Resolves with the room on screen: its newest messages if they were kept, else what this
+   * browser stored, with the links started (then it rejects if local data cannot be opened). */
   static async open(
     secret: string,
     identity: SigningIdentity | RoomIdentities,
@@ -117,7 +125,7 @@ export class RoomSession {
     const session = new RoomSession(keys, signer, identities, config, recent)
     if (!recent) {
       try {
-        await session.loaded
+        await session.localLoaded
       } catch (error) {
         await session.destroy()
         throw error
@@ -159,6 +167,7 @@ export class RoomSession {
           roomId: keys.roomId,
           token: keys.relayToken,
           operatorKey: config.relayKey,
+          showNewest: (update) => this.showNewest(update),
         })
       : null
     this.presence = new RoomPresence(
@@ -194,6 +203,9 @@ export class RoomSession {
       this.disposers.push(
         relay.changed.subscribe(() => {
           this.delivery.relayStored(relay.stored)
+          // The room has synced, or the connection that was to bring it is gone: the room
+          // itself is what is shown from now on.
+          if (this.newest && (relay.provider.synced || !relay.provider.wsconnected)) this.showRoom()
           emit()
         }),
         relay.refusedChanged.subscribe(emit),
@@ -208,7 +220,10 @@ export class RoomSession {
       })
     }
     void this.presence.publish()
-    this.loaded = this.load(recent)
+    let linksStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => (linksStarted = resolve))
+    this.loaded = this.load(recent, linksStarted)
+    this.localLoaded = Promise.race([started, this.loaded])
     // Settled here too: open() or the app reports a failure; a destroyed session none.
     this.loaded.catch(() => undefined)
   }
@@ -328,7 +343,7 @@ export class RoomSession {
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
    * is returned), then loads the room, and only then goes online (docs/connection-state.md). */
-  private async load(recent: RoomDocument | undefined): Promise<void> {
+  private async load(recent: RoomDocument | undefined, linksStarted: () => void): Promise<void> {
     if (recent) {
       // Decrypt what is on screen before the room's whole document occupies the main thread.
       await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
@@ -344,7 +359,9 @@ export class RoomSession {
       this.members.rebase(this.room)
     }
     this.webrtc.start()
-    this.relay?.start()
+    // Nothing of the room here: ask the relay for its newest records first.
+    this.relay?.start({ newcomer: !recent && this.isEmpty() })
+    linksStarted()
     // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
     const follow = [this.webrtc.awareness, ...(this.relay ? [this.relay.awareness] : [])]
@@ -384,6 +401,33 @@ export class RoomSession {
       const state = this.deliveryOf(id)
       return state === 'saved-to-relay' || state === 'delivered'
     })
+  }
+
+  private isEmpty(): boolean {
+    const { messages, tombstones } = this.room.maps
+    return messages.size === 0 && tombstones.size === 0
+  }
+
+  /** A newcomer's first paint: the relay's newest records, verified and decrypted like any
+   * others (they are only shown, never merged into the room), on screen when this resolves. */
+  private async showNewest(update: Uint8Array): Promise<void> {
+    if (this.destroyed || this.newest || !this.isEmpty()) return
+    const newest = decodeNewestRecords(update)
+    if (!newest) return
+    this.newest = newest
+    this.timeline.rebase(newest)
+    this.members.rebase(newest)
+    await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
+    await afterPaint()
+  }
+
+  private showRoom(): void {
+    const newest = this.newest
+    if (!newest) return
+    this.newest = undefined
+    this.timeline.rebase(this.room)
+    this.members.rebase(this.room)
+    newest.doc.destroy()
   }
 
   private ownRecord(id: string) {
@@ -437,6 +481,7 @@ export class RoomSession {
     await step(() => this.relay?.destroy())
     await step(() => this.webrtc.destroy())
     await step(() => this.local?.destroy())
+    await step(() => this.newest?.doc.destroy())
     await step(() => this.doc.destroy())
     this.changed.clear()
     if (errors.length > 0) throw errors[0]
