@@ -78,6 +78,25 @@ const BOTTOM_SLACK_PX = 48
 const SETTLE_MS = 3000
 /** Layout rounds to wait for the end to settle: a few suffice; bounded so it never spins. */
 const MAX_PIN_ROUNDS = 20
+/** How long a pin round waits for a layout that may never be scheduled. */
+const LAYOUT_WAIT_MS = 100
+
+/** Resolves true once the virtualizer's pending layout is done, or after a short wait when
+ * none is pending (its `layoutComplete` waits for the *next* layout, and one that finished
+ * between our rounds leaves nothing to wait for); false when it left the page mid-layout. */
+function layoutSettled(virtualizer: LitVirtualizer): Promise<boolean> {
+  const complete = virtualizer.layoutComplete
+  if (!complete) return Promise.resolve(true)
+  return Promise.race([
+    complete.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) =>
+      setTimeout(() => resolve(virtualizer.isConnected), LAYOUT_WAIT_MS),
+    ),
+  ])
+}
 
 function nearBottom(scroller: HTMLElement): boolean {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < BOTTOM_SLACK_PX
@@ -257,11 +276,7 @@ export class ParleyMessageList extends LitElement {
       const virtualizer = this.virtualizer()
       if (!virtualizer) return
       // Rejected when the list leaves the page mid-layout (e.g. leaving the room): done.
-      const laidOut = await virtualizer.layoutComplete?.then(
-        () => true,
-        () => false,
-      )
-      if (laidOut === false) return
+      if (!(await layoutSettled(virtualizer))) return
       this.scrollToEnd()
       await new Promise((resolve) => requestAnimationFrame(resolve))
       // Round 0 may run before the rows were rendered at all: always check once more.
@@ -277,7 +292,12 @@ export class ParleyMessageList extends LitElement {
   private revealDivider(): void {
     if (this.pinning) return
     this.pinning = true
-    void this.revealRounds().finally(() => (this.pinning = false))
+    void this.revealRounds().finally(() => {
+      this.pinning = false
+      // The room turned out to have nothing unread: follow the newest, over as many layout
+      // rounds as it takes (one scroll to the end can land short while rows are measured).
+      if (!this.holdAtDivider && this.atBottom) this.pinToNewest()
+    })
   }
 
   private async revealRounds(): Promise<void> {
@@ -297,13 +317,9 @@ export class ParleyMessageList extends LitElement {
         if (current.some((row) => row.kind === 'unread')) return
         this.holdAtDivider = false
         this.atBottom = true
-        return this.scrollToEnd()
+        return
       }
-      const laidOut = await virtualizer.layoutComplete?.then(
-        () => true,
-        () => false,
-      )
-      if (laidOut === false) return
+      if (!(await layoutSettled(virtualizer))) return
       virtualizer.element(index)?.scrollIntoView({ block: 'start' })
       await new Promise((resolve) => requestAnimationFrame(resolve))
     }

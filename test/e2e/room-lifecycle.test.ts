@@ -147,18 +147,21 @@ describe('the composer', () => {
 })
 
 describe('the message list', () => {
+  // Five rooms: the list's layout races the room's loading, and one run in two once lost.
   test('opens a room at its newest message', async () => {
-    await createRoom(page, parley.origin)
-    await page.evaluate(async () => {
-      const app = document.querySelector('parley-app') as unknown as {
-        session: { send(text: string): Promise<string> }
-      }
-      for (let i = 0; i < 120; i++) await app.session.send(`line ${i}`)
-    })
-    await page.reload()
-    await composer(page).waitFor()
-    await page.getByText('line 119', { exact: true }).waitFor({ state: 'visible' })
-    expect(await page.getByText('line 0', { exact: true }).isVisible()).toBe(false)
+    for (let room = 0; room < 5; room++) {
+      await createRoom(page, parley.origin)
+      await page.evaluate(async () => {
+        const app = document.querySelector('parley-app') as unknown as {
+          session: { send(text: string): Promise<string> }
+        }
+        for (let i = 0; i < 120; i++) await app.session.send(`line ${i}`)
+      })
+      await page.reload()
+      await composer(page).waitFor()
+      await page.getByText('line 119', { exact: true }).waitFor({ state: 'visible', timeout: 5000 })
+      expect(await page.getByText('line 0', { exact: true }).isVisible()).toBe(false)
+    }
   })
 })
 
