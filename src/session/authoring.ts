@@ -1,6 +1,9 @@
-// Builds the signed, encrypted records a person writes: one place that knows which envelope
-// purpose and which signing bytes go with each kind of record.
+// Builds the signed, encrypted records a person writes and writes them into the room: one
+// place that knows which envelope purpose and which signing bytes go with each kind of record.
 import {
+  HybridClock,
+  RoomDocument,
+  parseMessage,
   checkMessageText,
   editSigningBytes,
   encodeMemberPayload,
@@ -14,7 +17,14 @@ import {
   type MessageRecord,
   type TombstoneRecord,
 } from '../model'
-import { sealEnvelope, sign, toBase64Url, type RoomKeys, type SigningIdentity } from '../crypto'
+import {
+  bytesEqual,
+  sealEnvelope,
+  sign,
+  toBase64Url,
+  type RoomKeys,
+  type SigningIdentity,
+} from '../crypto'
 
 export class AuthoringError extends Error {}
 
@@ -82,4 +92,53 @@ export async function composeMember(
   const unsigned = { stamp, publicKey: member.publicKey, envelope }
   const signature = await sign(member, memberSigningBytes(keys.roomId, keyId, unsigned))
   return { ...unsigned, signature }
+}
+
+/** What one person writes into one room, stamped by the session's clock. Records are signed
+ * asynchronously: one finished after close() is dropped, never written to a closed room. */
+export class RoomWriter {
+  private closed = false
+
+  constructor(
+    private readonly keys: RoomKeys,
+    private readonly identity: SigningIdentity,
+    private readonly room: RoomDocument,
+    private readonly clock: HybridClock,
+  ) {}
+
+  async message(id: string, text: string, sentOffline: boolean): Promise<void> {
+    const stamp = this.clock.next()
+    const record = await composeMessage(this.keys, this.identity, id, stamp, text, sentOffline)
+    if (!this.closed) this.room.insertMessage(id, record)
+  }
+
+  async edit(id: string, text: string): Promise<void> {
+    this.ownRecord(id)
+    const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
+    if (!this.closed) this.room.setEdit(id, record)
+  }
+
+  async remove(id: string): Promise<void> {
+    const message = this.ownRecord(id)
+    const tombstone = await composeTombstone(this.keys, this.identity, id, message.stamp)
+    if (!this.closed) this.room.deleteMessage(id, tombstone)
+  }
+
+  /** Our member entry (public key + encrypted name). */
+  async member(name: string): Promise<void> {
+    const record = await composeMember(this.keys, this.identity, this.clock.next(), name)
+    if (!this.closed) this.room.setMember(toBase64Url(this.identity.keyId), record)
+  }
+
+  close(): void {
+    this.closed = true
+  }
+
+  private ownRecord(id: string) {
+    const parsed = parseMessage(this.room.maps.messages.get(id))
+    if (!parsed.ok) throw new AuthoringError('That message is not here any more.')
+    if (!bytesEqual(parsed.value.author, this.identity.keyId))
+      throw new AuthoringError('Only the author can change a message.')
+    return parsed.value
+  }
 }

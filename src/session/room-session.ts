@@ -1,25 +1,12 @@
 // One open room, composed: its Yjs document, local store, WebRTC and relay links, presence,
 // timeline, and the operations people perform. Opening loads IndexedDB before any network
-// (docs/connection-state.md); a room whose newest messages were kept (recent-keeper.ts) shows them first and
-// loads the rest after they are on screen; a newcomer shows the relay's newest records first
-// (docs/relay.md) and the room once it has synced. destroy() undoes the constructor step by step, goes
-// on past a step that throws, and can be called any number of times.
+// (docs/connection-state.md); what is on screen until the room is here is a stand-in
+// (shown-document.ts). destroy() undoes the constructor step by step, goes on past a step that
+// throws, and can be called any number of times.
 import * as Y from 'yjs'
-import { HybridClock, RoomDocument, parseMessage } from '../model'
-import {
-  bytesEqual,
-  deriveRoomKeys,
-  toBase64Url,
-  type RoomKeys,
-  type SigningIdentity,
-} from '../crypto'
-import {
-  composeEdit,
-  composeMember,
-  composeMessage,
-  composeTombstone,
-  newMessageId,
-} from './authoring'
+import { HybridClock, RoomDocument } from '../model'
+import { deriveRoomKeys, toBase64Url, type RoomKeys, type SigningIdentity } from '../crypto'
+import { newMessageId, RoomWriter } from './authoring'
 import { LocalStore } from '../net/local-store'
 import type { StorageProblem } from '../net/storage-problem'
 import { followDocClientId } from '../net/awareness-client-id'
@@ -31,12 +18,12 @@ import { MessageContentResolver } from './message-content'
 import { DeliveryTracker, type DeliveryState } from './delivery'
 import { ReadPosition } from './read-position'
 import { Timeline } from './timeline'
-import { decodeNewestRecords } from '../model'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
 import { DraftKeeper } from './drafts'
+import { afterPaint, isEmpty, ShownDocument } from './shown-document'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -55,23 +42,6 @@ export interface RoomSessionConfig {
    * app, drafts.ts); absent: they last as long as the session. */
   readonly draftStorage?: Storage
   readonly now?: () => number
-}
-
-/** Waiting for a frame that a hidden tab never draws must not hold the room's loading up. */
-const FRAME_WAIT_MS = 50
-
-/** After the browser has drawn what is on screen now (or a short while, if it draws nothing). */
-function afterPaint(): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, FRAME_WAIT_MS)
-    if (typeof requestAnimationFrame !== 'function') return
-    requestAnimationFrame(() =>
-      requestAnimationFrame(() => {
-        clearTimeout(timer)
-        resolve()
-      }),
-    )
-  })
 }
 
 export class RoomSession {
@@ -98,14 +68,15 @@ export class RoomSession {
   private readonly localLoaded: Promise<void>
   private local: LocalStore | undefined
   private readonly clock: HybridClock
+  private readonly writer: RoomWriter
   private displayName: string
   /** Set by setDisplayName: the name chosen now wins over the one the room remembers. */
   private renamed = false
   private readonly recent: RecentKeeper
   private readonly disposers: (() => void)[] = []
   private destroyed: Promise<void> | undefined
-  /** The relay's newest records, shown to a newcomer until the room has synced. */
-  private newest: RoomDocument | undefined
+  /** The kept newest messages or the relay's newest records, until the room is here. */
+  private readonly shown: ShownDocument
 
   /** Resolves with the room on screen: its newest messages if they were kept, else what this
    * browser stored, with the links started (then it rejects if local data cannot be opened). */
@@ -144,13 +115,16 @@ export class RoomSession {
     const now = config.now ?? Date.now
     const doc = this.doc
     this.clock = new HybridClock(now)
+    this.writer = new RoomWriter(keys, identity, this.room, this.clock)
     const { displayName } = config
     this.displayName =
       typeof displayName === 'function' ? displayName(toBase64Url(identity.keyId)) : displayName
     // What is shown until the room has loaded.
-    const shown = recent ?? this.room
+    this.shown = new ShownDocument(this.room, recent)
+    const shown = this.shown.initial
     this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
     this.members = new MemberDirectory(shown, keys)
+    this.shown.follow([this.timeline, this.members])
     this.content = new MessageContentResolver(keys, this.members)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.readPosition = new ReadPosition(keys.roomId, config.storage)
@@ -205,7 +179,7 @@ export class RoomSession {
           this.delivery.relayStored(relay.stored)
           // The room has synced, or the connection that was to bring it is gone: the room
           // itself is what is shown from now on.
-          if (this.newest && (relay.provider.synced || !relay.provider.wsconnected)) this.showRoom()
+          if (relay.provider.synced || !relay.provider.wsconnected) this.shown.showRoom()
           emit()
         }),
         relay.refusedChanged.subscribe(emit),
@@ -222,7 +196,7 @@ export class RoomSession {
     void this.presence.publish()
     let linksStarted: () => void = () => {}
     const started = new Promise<void>((resolve) => (linksStarted = resolve))
-    this.loaded = this.load(recent, linksStarted)
+    this.loaded = this.load(linksStarted)
     this.localLoaded = Promise.race([started, this.loaded])
     // Settled here too: open() or the app reports a failure; a destroyed session none.
     this.loaded.catch(() => undefined)
@@ -275,9 +249,7 @@ export class RoomSession {
     const id = newMessageId()
     try {
       await this.loaded
-      const stamp = this.clock.next()
-      const record = await composeMessage(this.keys, this.identity, id, stamp, text, this.isAlone())
-      this.room.insertMessage(id, record)
+      await this.writer.message(id, text, this.isAlone())
     } catch (error) {
       this.drafts.failed(draft)
       throw error
@@ -303,16 +275,13 @@ export class RoomSession {
 
   async edit(id: string, text: string): Promise<void> {
     await this.loaded
-    this.ownRecord(id)
-    const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
-    this.room.setEdit(id, record)
+    await this.writer.edit(id, text)
     this.delivery.track(this.doc)
   }
 
   async remove(id: string): Promise<void> {
     await this.loaded
-    const message = this.ownRecord(id)
-    this.room.deleteMessage(id, await composeTombstone(this.keys, this.identity, id, message.stamp))
+    await this.writer.remove(id)
     this.delivery.track(this.doc)
   }
 
@@ -343,8 +312,9 @@ export class RoomSession {
 
   /** Shows the kept newest messages first (the caller has them on screen once this session
    * is returned), then loads the room, and only then goes online (docs/connection-state.md). */
-  private async load(recent: RoomDocument | undefined, linksStarted: () => void): Promise<void> {
-    if (recent) {
+  private async load(linksStarted: () => void): Promise<void> {
+    const kept = this.shown.showingStandIn
+    if (kept) {
       // Decrypt what is on screen before the room's whole document occupies the main thread.
       await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
       await afterPaint()
@@ -354,13 +324,10 @@ export class RoomSession {
     this.local = local
     await local.loaded()
     if (this.destroyed) return
-    if (recent) {
-      this.timeline.rebase(this.room)
-      this.members.rebase(this.room)
-    }
+    if (kept) this.shown.showRoom()
     this.webrtc.start()
     // Nothing of the room here: ask the relay for its newest records first.
-    this.relay?.start({ newcomer: !recent && this.isEmpty() })
+    this.relay?.start({ newcomer: !kept && isEmpty(this.room) })
     linksStarted()
     // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
@@ -403,39 +370,12 @@ export class RoomSession {
     })
   }
 
-  private isEmpty(): boolean {
-    const { messages, tombstones } = this.room.maps
-    return messages.size === 0 && tombstones.size === 0
-  }
-
   /** A newcomer's first paint: the relay's newest records, verified and decrypted like any
    * others (they are only shown, never merged into the room), on screen when this resolves. */
   private async showNewest(update: Uint8Array): Promise<void> {
-    if (this.destroyed || this.newest || !this.isEmpty()) return
-    const newest = decodeNewestRecords(update)
-    if (!newest) return
-    this.newest = newest
-    this.timeline.rebase(newest)
-    this.members.rebase(newest)
+    if (this.destroyed || !this.shown.showNewestRecords(update)) return
     await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
     await afterPaint()
-  }
-
-  private showRoom(): void {
-    const newest = this.newest
-    if (!newest) return
-    this.newest = undefined
-    this.timeline.rebase(this.room)
-    this.members.rebase(this.room)
-    newest.doc.destroy()
-  }
-
-  private ownRecord(id: string) {
-    const parsed = parseMessage(this.room.maps.messages.get(id))
-    if (!parsed.ok) throw new Error('That message is not here any more.')
-    if (!bytesEqual(parsed.value.author, this.identity.keyId))
-      throw new Error('Only the author can change a message.')
-    return parsed.value
   }
 
   /** Our member entry (public key + encrypted name), written when missing or renamed. */
@@ -450,14 +390,7 @@ export class RoomSession {
       return
     }
     if (current && current.name === this.displayName) return
-    const record = await composeMember(
-      this.keys,
-      this.identity,
-      this.clock.next(),
-      this.displayName,
-    )
-    if (this.destroyed) return
-    this.room.setMember(keyId, record)
+    await this.writer.member(this.displayName)
   }
 
   /** Each step runs even if one before it threw: a room whose data is hostile must still
@@ -471,6 +404,7 @@ export class RoomSession {
         errors.push(error)
       }
     }
+    this.writer.close()
     await step(() => this.recent.close())
     for (const dispose of this.disposers.splice(0)) await step(dispose)
     await step(() => this.presence.destroy())
@@ -481,7 +415,7 @@ export class RoomSession {
     await step(() => this.relay?.destroy())
     await step(() => this.webrtc.destroy())
     await step(() => this.local?.destroy())
-    await step(() => this.newest?.doc.destroy())
+    await step(() => this.shown.destroy())
     await step(() => this.doc.destroy())
     this.changed.clear()
     if (errors.length > 0) throw errors[0]
