@@ -63,6 +63,12 @@ export default tseslint.config(
     { regex: '^\\.\\./(session|ui)(/|$)', message: 'net never imports session or ui.' },
   ]),
   layer('src/session/**', [{ regex: '^\\.\\./ui(/|$)', message: 'session never imports ui.' }]),
+  layer('src/ui/**', [
+    {
+      regex: '^(\\.\\./)+(crypto|net)(/|$)',
+      message: 'ui reaches crypto and net only through session (session/room-link.ts).',
+    },
+  ]),
   layer('signaling/**', [
     {
       regex: '(^|/)src/(ui|session|net)(/|$)',

@@ -2,13 +2,11 @@
 // generating it, rebuilding it from IndexedDB, its key id, and signing and verifying. The private
 // key is non-extractable, so script in the page can sign while it runs but cannot steal it.
 
+import { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../lib/ed25519-sizes'
 import { toBase64Url } from './base64url'
 import { ownBytes, subtle } from './webcrypto'
 
-/** 128 bits of SHA-256: enough that nobody can make a second key with someone's key id. */
-export const KEY_ID_BYTES = 16
-const PUBLIC_KEY_BYTES = 32
-const SIGNATURE_BYTES = 64
+export { KEY_ID_BYTES }
 const ED25519 = 'Ed25519'
 
 export interface SigningIdentity {

@@ -1,14 +1,13 @@
 // Binary record formats stored in the room document, and the exact bytes each one is signed
-// over (docs/architecture.md). Records are compact, immutable and versioned; remote ones are parsed at
+// over (docs/document-model.md). Records are compact, immutable and versioned; remote ones are parsed at
 // runtime and never trusted to have the right shape.
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { Hlc } from './hlc'
+import { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../lib/ed25519-sizes'
 
+export { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES }
 export const RECORD_VERSION = 1
-export const KEY_ID_BYTES = 16
-export const PUBLIC_KEY_BYTES = 32
-export const SIGNATURE_BYTES = 64
 
 /** The longest message a person may write, in characters (UTF-16 code units, as inputs count). */
 export const MAX_MESSAGE_CHARS = 4000

@@ -3,10 +3,9 @@
 // destroys it before opening another.
 import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
-import { isRoomSecret, newRoomSecret } from '../crypto'
+import { isRoomSecret, newRoomSecret, sameNetwork, type NetworkConfig } from '../session/room-link'
 import { browserRoomIdentities } from '../session/identity-store'
 import { RoomSession } from '../session/room-session'
-import { sameNetwork, type NetworkConfig } from '../net/server-config'
 import { baseStyles } from './styles'
 import { defaultName } from './identity-look'
 import './landing'

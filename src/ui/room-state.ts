@@ -2,7 +2,7 @@
 // reached, and one connection summary. Built from the connections that exist — open data
 // channels that pass packets, an open relay socket, signaling — never from `navigator.onLine`
 // alone, which only picks the words when nothing is connected (docs/connection-state.md).
-import type { RelayRefusal } from '../net/relay-link'
+import type { RelayRefusal } from '../session/room-link'
 import type { RoomSession } from '../session/room-session'
 
 export type Reach =
