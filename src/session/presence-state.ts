@@ -10,6 +10,8 @@ import {
   verify,
   type SigningIdentity,
 } from '../crypto'
+import type { SortKey } from '../model'
+import { parseSortKey } from './read-position'
 
 /** 2: signed, with no display name (names come from member records only). 1 was unsigned. */
 export const PRESENCE_VERSION = 2
@@ -21,6 +23,9 @@ const MAX_BODY_CHARS = 8192
 /** Writer client ids one state may ask about or acknowledge: a person has a handful. */
 const MAX_CLIENT_IDS = 64
 const MAX_ID_CHARS = 64
+/** A state vector of this many base64url characters holds ~250 writer sessions: more than an
+ * honest room's in a long while; a larger one is dropped (seen-by.ts, withheld.ts). */
+export const MAX_HELD_CHARS = 2048
 
 /** What a tab publishes about itself; the key id is its signing key's. */
 export interface PresenceState {
@@ -33,6 +38,11 @@ export interface PresenceState {
   /** The person is writing a message in this tab (issue 12 §3: in presence, never in the
    * document). */
   readonly typing?: boolean
+  /** The newest message this person has read here (issue 12 §8, "Seen by"); absent when they
+   * turned sharing it off. */
+  readonly read?: SortKey
+  /** What this tab holds of the room: its Yjs state vector, base64url (withheld.ts). */
+  readonly held?: string
 }
 
 /** A state whose signature verified: the key id is the hash of the key that signed it. */
@@ -104,6 +114,11 @@ export async function verifyPresence(
       : undefined,
     seen: parseClocks(v.seen),
     typing: v.typing === true ? true : undefined,
+    read: parseSortKey(v.read),
+    held:
+      typeof v.held === 'string' && v.held.length <= MAX_HELD_CHARS && /^[\w-]*$/.test(v.held)
+        ? v.held
+        : undefined,
   }
 }
 

@@ -210,6 +210,8 @@ function sameState(a: SignedPresence, b: SignedPresence): boolean {
     a.webrtcPeerId === b.webrtcPeerId &&
     JSON.stringify(a.want) === JSON.stringify(b.want) &&
     JSON.stringify(a.seen) === JSON.stringify(b.seen) &&
-    a.typing === b.typing
+    a.typing === b.typing &&
+    JSON.stringify(a.read) === JSON.stringify(b.read) &&
+    a.held === b.held
   )
 }

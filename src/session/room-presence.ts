@@ -12,6 +12,9 @@ import type { RelayLink } from '../net/relay-link'
 import { PresenceChannel, type RemotePresence } from './presence'
 import { seenClocks, type DeliveryTracker } from './delivery'
 import type { Member } from './members'
+import { MAX_HELD_CHARS } from './presence-state'
+import { heldVector } from './withheld'
+import type { SortKey } from '../model'
 
 /** Changes are coalesced: at most one publish per this many ms (a sync can bring thousands of
  * updates, each of which may move what we acknowledge). */
@@ -19,11 +22,19 @@ const PRESENCE_THROTTLE_MS = 150
 /** "Typing" ends this long after the last key press: the others see it go within 3 s of it
  * (this, the publish throttle and the network), as issue 12 §3 asks. */
 const TYPING_IDLE_MS = 2500
+/** What we hold (our state vector) is said again at most this often while the room changes:
+ * "now and then" (issue 12 §8), not a frame per message per member. */
+const HELD_REFRESH_MS = 5000
 
 /** A verified presence of a verified member: who a tab is, by their member record. */
 export interface PresentMember extends RemotePresence {
   /** From the member record; null when it cannot be decrypted with this room's key. */
   readonly name: string | null
+}
+
+/** What we share of our reading: the read position, if the person shares it. */
+export interface ReadingShare {
+  sharedPosition(): SortKey | undefined
 }
 
 /** Looks up verified member records (members.ts). */
@@ -62,6 +73,7 @@ export class RoomPresence {
   private destroyed = false
   private typing = false
   private typingTimer: ReturnType<typeof setTimeout> | undefined
+  private heldTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     private readonly doc: Y.Doc,
@@ -70,6 +82,7 @@ export class RoomPresence {
     identity: SigningIdentity,
     private readonly delivery: DeliveryTracker,
     private readonly members: MemberLookup,
+    private readonly reading: ReadingShare,
   ) {
     this.myKeyId = toBase64Url(identity.keyId)
     const options = { roomId: keys.roomId, contentKey: keys.contentKey, identity }
@@ -85,6 +98,10 @@ export class RoomPresence {
     // Someone waits to hear that we hold their writes: what we hold may have just grown.
     const onUpdate = (): void => {
       if (this.all().some((p) => (p.want?.length ?? 0) > 0)) this.schedule()
+      this.heldTimer ??= setTimeout(() => {
+        this.heldTimer = undefined
+        this.schedule()
+      }, HELD_REFRESH_MS)
     }
     doc.on('update', onUpdate)
     this.disposers.push(() => doc.off('update', onUpdate))
@@ -134,6 +151,11 @@ export class RoomPresence {
     this.schedule()
   }
 
+  /** The presences of members other than us (each tab of theirs once per link). */
+  others(): PresentMember[] {
+    return this.present().filter((p) => p.keyId !== this.myKeyId)
+  }
+
   /** Members other than us who are typing, each once (several tabs of one person count once). */
   typists(): PresentMember[] {
     const byKey = new Map<string, PresentMember>()
@@ -149,6 +171,8 @@ export class RoomPresence {
       want: this.delivery.wants(),
       seen: seenClocks(this.doc, this.all()),
       ...(this.typing ? { typing: true } : {}),
+      read: this.reading.sharedPosition(),
+      held: heldVector(this.doc, MAX_HELD_CHARS),
     }
     await Promise.all([this.webrtc.publish(state), this.relay?.publish(state)])
   }
@@ -158,6 +182,7 @@ export class RoomPresence {
     this.destroyed = true
     clearTimeout(this.timer)
     clearTimeout(this.typingTimer)
+    clearTimeout(this.heldTimer)
     for (const dispose of this.disposers.splice(0)) dispose()
     this.webrtc.destroy()
     this.relay?.destroy()

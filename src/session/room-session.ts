@@ -17,6 +17,8 @@ import { MemberDirectory } from './members'
 import { MessageContentResolver } from './message-content'
 import { DeliveryTracker, type DeliveryState } from './delivery'
 import { ReadPosition } from './read-position'
+import { SeenBy } from './seen-by'
+import { WithheldWatch } from './withheld'
 import { Timeline } from './timeline'
 import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
@@ -52,6 +54,10 @@ export class RoomSession {
   readonly delivery: DeliveryTracker
   /** How far this browser has read the room (local only). */
   readonly readPosition: ReadPosition
+  /** How far the other members have read, from their presence (issue 12 §8). */
+  readonly seenBy: SeenBy
+  /** Members who hold writes that do not reach us (issue 12 §8). */
+  readonly withheld: WithheldWatch
   readonly presence: RoomPresence
   /** What the person is typing, and what they sent that nothing has kept yet (drafts.ts). */
   readonly drafts: DraftKeeper
@@ -128,6 +134,8 @@ export class RoomSession {
     this.content = new MessageContentResolver(keys, this.members)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.readPosition = new ReadPosition(keys.roomId, config.storage)
+    this.seenBy = new SeenBy(keys.roomId, config.storage, now)
+    this.withheld = new WithheldWatch(doc, now)
     this.drafts = new DraftKeeper(keys.roomId, config.draftStorage)
     this.webrtc = new WebrtcLink(doc, {
       roomName: keys.roomId,
@@ -151,6 +159,7 @@ export class RoomSession {
       identity,
       this.delivery,
       this.members,
+      this.readPosition,
     )
     this.recent = new RecentKeeper(this.room, this.timeline)
 
@@ -169,7 +178,15 @@ export class RoomSession {
         this.settleDrafts()
         emit()
       }),
-      this.presence.changed.subscribe(emit),
+      this.presence.changed.subscribe(() => {
+        const others = this.presence.others()
+        this.seenBy.observe(others)
+        this.withheld.observe(others)
+        emit()
+      }),
+      this.readPosition.changed.subscribe(() => this.presence.schedule()),
+      this.seenBy.changed.subscribe(emit),
+      this.withheld.changed.subscribe(emit),
       this.webrtc.refusedChanged.subscribe(emit),
     )
     const { relay } = this
@@ -305,6 +322,7 @@ export class RoomSession {
     await this.destroy()
     this.delivery.clear()
     this.readPosition.clear()
+    this.seenBy.clear()
     this.drafts.clear()
     await LocalStore.deleteDatabase(this.roomId)
     await this.identities?.forget(this.roomId)
@@ -412,6 +430,8 @@ export class RoomSession {
     await step(() => this.members.destroy())
     await step(() => this.delivery.destroy())
     await step(() => this.readPosition.destroy())
+    await step(() => this.seenBy.destroy())
+    await step(() => this.withheld.destroy())
     await step(() => this.relay?.destroy())
     await step(() => this.webrtc.destroy())
     await step(() => this.local?.destroy())

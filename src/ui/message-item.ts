@@ -14,6 +14,7 @@ import { baseStyles } from './styles'
 import { fullTimeLabel, isoTime, timeLabel } from './time-labels'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
+import { seenByText } from './room-state'
 import './message-text'
 
 // Our writes nobody has reported holding are "not yet delivered"; an unknown write (marks are
@@ -167,7 +168,11 @@ export class ParleyMessage extends LitElement {
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('session'))
-      this.subscriptions.follow(this.session.delivery.changed, this.session.members.changed)
+      this.subscriptions.follow(
+        this.session.delivery.changed,
+        this.session.members.changed,
+        this.session.seenBy.changed,
+      )
     const known = this.resolved
     const stale =
       changed.has('entry') ||
@@ -229,6 +234,7 @@ export class ParleyMessage extends LitElement {
       return html`<p class="text placeholder warn">${resolved.reason}</p>`
     if (this.editing && resolved.text !== null) return this.renderEditor(resolved.text)
     const delivery = mine ? this.session.deliveryOf(this.entry.id) : undefined
+    const seen = mine ? seenByText(this.session, this.entry.key) : null
     return html`
       ${
         resolved.text === null
@@ -248,8 +254,10 @@ export class ParleyMessage extends LitElement {
         ${this.entry.fromTheFuture ? html`<span class="warn">time stamp in the future</span>` : nothing}
         ${
           mine
-            ? html`<span class="muted delivery" data-delivery=${delivery ?? 'delivered'}
-                >${deliveryLabel[delivery ?? 'delivered']}</span
+            ? html`<span
+                class="muted delivery"
+                data-delivery=${seen ? 'seen' : (delivery ?? 'delivered')}
+                >${seen ?? deliveryLabel[delivery ?? 'delivered']}</span
               >`
             : nothing
         }

@@ -1,7 +1,9 @@
 // The room as the header and the people list show it: who is here and how each person is
 // reached, and one connection summary. Built from the connections that exist — open data
 // channels that pass packets, an open relay socket, signaling — never from `navigator.onLine`
-// alone, which only picks the words when nothing is connected (docs/connection-state.md).
+// alone, which only picks the words when nothing is connected (docs/connection-state.md). And
+// the room's words for who typed, read or holds what (docs/presence.md).
+import type { SortKey } from '../model'
 import type { RelayRefusal } from '../session/room-link'
 import type { RoomSession } from '../session/room-session'
 
@@ -110,4 +112,33 @@ export function ignoredChangesText(
   const count = session.refusedNetworkUpdates
   if (count === 0) return null
   return `Ignored ${count} invalid ${count === 1 ? 'change' : 'changes'} from the network. The room is not affected.`
+}
+
+/** Names in a sentence: "A", "A and B", "A, B and C", "A, B and 3 others". */
+export function namesInWords(names: readonly string[], shown = 3): string {
+  if (names.length <= 1) return names[0] ?? ''
+  if (names.length <= shown)
+    return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
+  const rest = names.length - (shown - 1)
+  return `${names.slice(0, shown - 1).join(', ')} and ${rest} others`
+}
+
+/** "Seen by …" for a message of ours (issue 12 §8), or null when no other member has said
+ * they read it. Names come from member records only. */
+export function seenByText(session: RoomSession, key: SortKey): string | null {
+  const names = session.seenBy
+    .readers(key)
+    .filter((keyId) => keyId !== session.myKeyId)
+    .map((keyId) => session.members.get(keyId)?.name ?? UNREADABLE_NAME)
+  return names.length === 0 ? null : `Seen by ${namesInWords(names)}`
+}
+
+/** Says who holds messages that do not reach us (issue 12 §8), or null. */
+export function withheldText(session: RoomSession): string | null {
+  const names = session.withheld
+    .withheldBy()
+    .map((keyId) => session.members.get(keyId)?.name ?? UNREADABLE_NAME)
+  if (names.length === 0) return null
+  const verb = names.length === 1 ? 'has' : 'have'
+  return `${namesInWords(names)} ${verb} messages you have not received. Something between you is holding them back; they arrive once a connection passes them on.`
 }

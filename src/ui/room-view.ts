@@ -4,7 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
 import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
-import { connectionOf, ignoredChangesText, peopleOf, typingOf } from './room-state'
+import { connectionOf, ignoredChangesText, peopleOf, typingOf, withheldText } from './room-state'
 import { baseStyles } from './styles'
 import './composer'
 import './message-list'
@@ -12,6 +12,7 @@ import './people-list'
 import './connection-status'
 import './storage-notice'
 import './typing-indicator'
+import './read-receipts'
 
 @customElement('parley-room')
 export class ParleyRoom extends LitElement {
@@ -52,6 +53,12 @@ export class ParleyRoom extends LitElement {
         margin: 0;
         padding: 0.25rem 0.75rem;
         font-size: 0.85rem;
+      }
+      .withheld {
+        margin: 0;
+        padding: 0.25rem 0.75rem;
+        font-size: 0.85rem;
+        background: #fef3c7;
       }
       .damaged {
         margin: 0;
@@ -96,6 +103,7 @@ export class ParleyRoom extends LitElement {
   override render() {
     const session = this.session
     const ignored = ignoredChangesText(session)
+    const withheld = withheldText(session)
     return html`
       <header>
         <h1>Parley</h1>
@@ -127,6 +135,7 @@ export class ParleyRoom extends LitElement {
         }
         <parley-storage-notice .problem=${session.storageProblem}></parley-storage-notice>
         ${ignored ? html`<p class="ignored muted" role="status">${ignored}</p>` : nothing}
+        ${withheld ? html`<p class="withheld" role="status">${withheld}</p>` : nothing}
         <parley-message-list
           .entries=${session.timeline.entries()}
           .session=${session}
@@ -141,6 +150,7 @@ export class ParleyRoom extends LitElement {
       </main>
       <aside>
         <parley-people .people=${peopleOf(session)}></parley-people>
+        <parley-read-receipts .reading=${session.readPosition}></parley-read-receipts>
       </aside>
     `
   }

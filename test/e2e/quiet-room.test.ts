@@ -6,7 +6,14 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { closeAll, launchBrowserIn, type LaunchedBrowser } from './support/browser'
 import { createTopology, requireNetnsSupport, type Topology } from './support/netns'
-import { createRoom, openRoom, send, startParleyIn, type RunningParley } from './support/parley'
+import {
+  DELIVERED_OR_SEEN,
+  createRoom,
+  openRoom,
+  send,
+  startParleyIn,
+  type RunningParley,
+} from './support/parley'
 
 const CONNECT_MS = 30_000
 /** How long the room sits idle while frames are counted (the 60 s). */
@@ -81,7 +88,7 @@ describe('an idle room', () => {
     // Let the first exchange (sync, acknowledgements, presence) finish.
     await ann.page
       .locator('parley-message', { hasText: 'hello both' })
-      .getByText('delivered', { exact: true })
+      .getByText(DELIVERED_OR_SEEN)
       .waitFor({ timeout: CONNECT_MS })
     await ann.page.waitForTimeout(3_000)
 

@@ -352,6 +352,7 @@ describe('"delivered" needs a verified member other than us', () => {
       alice,
       delivery,
       members,
+      { sharedPosition: () => undefined },
     )
     cleanup.push(() => presence.destroy())
     const deliverTo = (from: Awareness): void =>

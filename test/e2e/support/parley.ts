@@ -56,6 +56,9 @@ export async function startParleyIn(
   return { origin: `http://${host.address}:${PARLEY_PORT}`, process, dataDir }
 }
 
+/** A message of ours delivered, or the step after it: seen by the other person (issue 12 §8). */
+export const DELIVERED_OR_SEEN = /^(delivered|Seen by .+)$/
+
 export const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true })
 
 /** Opens Parley, presses "New room" and returns the room link from the address bar. */
