@@ -3,7 +3,7 @@
 // directly — decided from an open data channel, never from y-webrtc's `peers` or `synced`
 // events, which fire per connection attempt and with zero peers (docs/connection-state.md).
 import type * as Y from 'yjs'
-import { WebrtcProvider, type SignalingConn, type WebrtcConn } from 'y-webrtc'
+import type { WebrtcProvider, SignalingConn, WebrtcConn } from 'y-webrtc'
 import { Awareness } from 'y-protocols/awareness'
 import { Listeners } from '../lib/listeners'
 import { adoptDocClientId } from './awareness-client-id'
@@ -56,6 +56,16 @@ function abandonSocket(ws: WebSocket): void {
   ws.onerror = null
   ws.onmessage = null
   ws.onopen = null
+}
+
+/** y-webrtc, imported once for every link (a failed import is tried again by the next). */
+let yWebrtc: Promise<typeof import('y-webrtc')> | undefined
+function loadYWebrtc(): Promise<typeof import('y-webrtc')> {
+  yWebrtc ??= import('y-webrtc').catch((error: unknown) => {
+    yWebrtc = undefined
+    throw error
+  })
+  return yWebrtc
 }
 
 export class WebrtcLink {
@@ -112,10 +122,20 @@ export class WebrtcLink {
     // The provider starts once an earlier link of this room (leaving it and coming back) is
     // gone: y-webrtc allows one per room name (docs/webrtc.md, "Teardown").
     const slot = (this.slot = takeRoomName(this.options.roomName))
-    void slot.ready.then(() => this.connect())
+    void slot.ready
+      .then(() => this.connect())
+      .catch((error: unknown) => {
+        // The chunk could not be fetched (the service worker normally has it): this session
+        // goes on over the relay, and the status shows no direct connection.
+        console.error('Parley could not load its WebRTC code', error)
+      })
   }
 
-  private connect(): void {
+  private async connect(): Promise<void> {
+    if (this.destroyed) return
+    // Loaded here, not with the app: y-webrtc with simple-peer is a third of the app's code, and
+    // nothing on the first screen needs it (the room shows from IndexedDB first).
+    const { WebrtcProvider } = await loadYWebrtc()
     if (this.destroyed) return
     const { roomName, password, signalingUrls, iceServers } = this.options
     this.provider = new WebrtcProvider(roomName, this.doc, {
