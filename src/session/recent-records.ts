@@ -18,9 +18,10 @@ export const RECENT_MESSAGES = NEWEST_MESSAGES
 export function encodeRecentRecords(
   room: RoomDocument,
   entries: readonly TimelineEntry[],
+  maxBytes = Infinity,
 ): Uint8Array {
   const newest = entries.slice(-RECENT_MESSAGES).map(({ id, key }) => ({ id, author: key.author }))
-  return encodeNewestRecords(room, newest)
+  return encodeNewestRecords(room, newest, maxBytes)
 }
 
 /** The stored newest messages as a document to read from; undefined if they do not decode

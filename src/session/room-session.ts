@@ -4,7 +4,7 @@
 // (shown-document.ts). destroy() undoes the constructor step by step, goes on past a step that
 // throws, and can be called any number of times.
 import * as Y from 'yjs'
-import { HybridClock, RoomDocument } from '../model'
+import { HybridClock, NEWEST_RECORDS_MAX_BYTES, RoomDocument } from '../model'
 import { deriveRoomKeys, toBase64Url, type RoomKeys, type SigningIdentity } from '../crypto'
 import { newMessageId, RoomWriter } from './authoring'
 import { LocalStore } from '../net/local-store'
@@ -20,12 +20,12 @@ import { ReadPosition } from './read-position'
 import { SeenBy } from './seen-by'
 import { WithheldWatch } from './withheld'
 import { Timeline } from './timeline'
-import { decodeRecentRecords } from './recent-records'
+import { decodeRecentRecords, encodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
 import { DraftKeeper } from './drafts'
-import { afterPaint, isEmpty, ShownDocument } from './shown-document'
+import { afterPaint, isEmpty, ShownDocument, type NewestSource } from './shown-document'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -142,6 +142,8 @@ export class RoomSession {
       password: keys.webrtcPassword,
       signalingUrls: config.signalingUrls,
       iceServers: config.iceServers,
+      newestRecords: () => this.newestRecords(),
+      showNewest: (update) => this.showNewest(update, 'webrtc'),
     })
     this.relay = config.relayUrl
       ? new RelayLink(doc, {
@@ -149,7 +151,7 @@ export class RoomSession {
           roomId: keys.roomId,
           token: keys.relayToken,
           operatorKey: config.relayKey,
-          showNewest: (update) => this.showNewest(update),
+          showNewest: (update) => this.showNewest(update, 'relay'),
         })
       : null
     this.presence = new RoomPresence(
@@ -171,6 +173,10 @@ export class RoomSession {
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
+        // A peer sent the room, or the one whose newest records are shown is gone.
+        const { webrtc } = this
+        const gone = this.shown.newestFrom === 'webrtc' && webrtc.directPeerIds().length === 0
+        if (webrtc.syncedWithPeer() || gone) this.shown.showRoom()
         this.presence.schedule()
         emit()
       }),
@@ -196,7 +202,8 @@ export class RoomSession {
           this.delivery.relayStored(relay.stored)
           // The room has synced, or the connection that was to bring it is gone: the room
           // itself is what is shown from now on.
-          if (relay.provider.synced || !relay.provider.wsconnected) this.shown.showRoom()
+          const gone = this.shown.newestFrom === 'relay' && !relay.provider.wsconnected
+          if (relay.provider.synced || gone) this.shown.showRoom()
           emit()
         }),
         relay.refusedChanged.subscribe(emit),
@@ -343,9 +350,10 @@ export class RoomSession {
     await local.loaded()
     if (this.destroyed) return
     if (kept) this.shown.showRoom()
-    this.webrtc.start()
-    // Nothing of the room here: ask the relay for its newest records first.
-    this.relay?.start({ newcomer: !kept && isEmpty(this.room) })
+    // Nothing of the room here: ask the relay and peers for its newest records first.
+    const newcomer = !kept && isEmpty(this.room)
+    this.webrtc.start({ newcomer })
+    this.relay?.start({ newcomer })
     linksStarted()
     // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
@@ -388,12 +396,22 @@ export class RoomSession {
     })
   }
 
-  /** A newcomer's first paint: the relay's newest records, verified and decrypted like any
-   * others (they are only shown, never merged into the room), on screen when this resolves. */
-  private async showNewest(update: Uint8Array): Promise<void> {
-    if (this.destroyed || !this.shown.showNewestRecords(update)) return
+  /** A newcomer's first paint: the newest records the relay or a peer sent, verified and
+   * decrypted like any others (only shown, never merged into the room), on screen when this
+   * resolves. */
+  private async showNewest(update: Uint8Array, source: NewestSource): Promise<void> {
+    if (this.destroyed || !this.shown.showNewestRecords(update, source)) return
     await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
     await afterPaint()
+  }
+
+  /** The room's newest records for a newcomer peer (docs/webrtc.md); null while a stand-in is
+   * shown (this browser does not hold the room yet) or the room has no messages. */
+  private newestRecords(): Uint8Array | null {
+    if (this.destroyed || this.shown.showingStandIn) return null
+    const entries = this.timeline.entries()
+    if (entries.length === 0) return null
+    return encodeRecentRecords(this.room, entries, NEWEST_RECORDS_MAX_BYTES)
   }
 
   /** Our member entry (public key + encrypted name), written when missing or renamed. */
