@@ -4,7 +4,7 @@
 // (shown-document.ts). destroy() undoes the constructor step by step, goes on past a step that
 // throws, and can be called any number of times.
 import * as Y from 'yjs'
-import { HybridClock, NEWEST_RECORDS_MAX_BYTES, RoomDocument } from '../model'
+import { HybridClock, RoomDocument } from '../model'
 import { deriveRoomKeys, toBase64Url, type RoomKeys, type SigningIdentity } from '../crypto'
 import { newMessageId, RoomWriter } from './authoring'
 import { LocalStore } from '../net/local-store'
@@ -20,7 +20,7 @@ import { ReadPosition } from './read-position'
 import { SeenBy } from './seen-by'
 import { WithheldWatch } from './withheld'
 import { Timeline } from './timeline'
-import { decodeRecentRecords, encodeRecentRecords } from './recent-records'
+import { decodeRecentRecords, newestForNewcomer } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
@@ -85,21 +85,24 @@ export class RoomSession {
   private readonly shown: ShownDocument
 
   /** Resolves with the room on screen: its newest messages if they were kept, else what this
-   * browser stored, with the links started (then it rejects if local data cannot be opened). */
+   * browser stored, with the links started (then it rejects if local data cannot be opened).
+   * `config` may still be on its way (a first visit waits for the server's): the room's key,
+   * signing identity and kept messages are read meanwhile, side by side. */
   static async open(
     secret: string,
     identity: SigningIdentity | RoomIdentities,
-    config: RoomSessionConfig,
+    config: RoomSessionConfig | Promise<RoomSessionConfig>,
   ): Promise<RoomSession> {
     const keys = await deriveRoomKeys(secret)
     // A key per room, so records in two rooms cannot be linked by key id (docs/presence.md).
     const identities = 'forRoom' in identity ? identity : undefined
-    const signer = identities
-      ? await identities.forRoom(keys.roomId)
-      : (identity as SigningIdentity)
-    const kept = await LocalStore.readRecent(keys.roomId)
+    const [signer, kept, settled] = await Promise.all([
+      identities ? identities.forRoom(keys.roomId) : (identity as SigningIdentity),
+      LocalStore.readRecent(keys.roomId),
+      config,
+    ])
     const recent = kept && decodeRecentRecords(kept)
-    const session = new RoomSession(keys, signer, identities, config, recent)
+    const session = new RoomSession(keys, signer, identities, settled, recent)
     if (!recent) {
       try {
         await session.localLoaded
@@ -142,7 +145,11 @@ export class RoomSession {
       password: keys.webrtcPassword,
       signalingUrls: config.signalingUrls,
       iceServers: config.iceServers,
-      newestRecords: () => this.newestRecords(),
+      // Not while a stand-in is shown: this browser does not hold the room yet.
+      newestRecords: () =>
+        this.destroyed || this.shown.showingStandIn
+          ? null
+          : newestForNewcomer(this.room, this.timeline.entries()),
       showNewest: (update) => this.showNewest(update, 'webrtc'),
     })
     this.relay = config.relayUrl
@@ -403,15 +410,6 @@ export class RoomSession {
     if (this.destroyed || !this.shown.showNewestRecords(update, source)) return
     await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
     await afterPaint()
-  }
-
-  /** The room's newest records for a newcomer peer (docs/webrtc.md); null while a stand-in is
-   * shown (this browser does not hold the room yet) or the room has no messages. */
-  private newestRecords(): Uint8Array | null {
-    if (this.destroyed || this.shown.showingStandIn) return null
-    const entries = this.timeline.entries()
-    if (entries.length === 0) return null
-    return encodeRecentRecords(this.room, entries, NEWEST_RECORDS_MAX_BYTES)
   }
 
   /** Our member entry (public key + encrypted name), written when missing or renamed. */
