@@ -20,7 +20,7 @@ import { ReadPosition } from './read-position'
 import { SeenBy } from './seen-by'
 import { WithheldWatch } from './withheld'
 import { Timeline } from './timeline'
-import { decodeRecentRecords, newestForNewcomer } from './recent-records'
+import { decodeRecentRecords } from './recent-records'
 import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
@@ -86,8 +86,7 @@ export class RoomSession {
 
   /** Resolves with the room on screen: its newest messages if they were kept, else what this
    * browser stored, with the links started (then it rejects if local data cannot be opened).
-   * `config` may still be on its way (a first visit waits for the server's): the room's key,
-   * signing identity and kept messages are read meanwhile, side by side. */
+   * `config` may still be on its way: the room's identity and kept messages are read meanwhile. */
   static async open(
     secret: string,
     identity: SigningIdentity | RoomIdentities,
@@ -145,11 +144,7 @@ export class RoomSession {
       password: keys.webrtcPassword,
       signalingUrls: config.signalingUrls,
       iceServers: config.iceServers,
-      // Not while a stand-in is shown: this browser does not hold the room yet.
-      newestRecords: () =>
-        this.destroyed || this.shown.showingStandIn
-          ? null
-          : newestForNewcomer(this.room, this.timeline.entries()),
+      newestRecords: () => this.shown.newestForNewcomer(this.timeline.entries()),
       showNewest: (update) => this.showNewest(update, 'webrtc'),
     })
     this.relay = config.relayUrl
@@ -180,10 +175,8 @@ export class RoomSession {
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
-        // A peer sent the room, or the one whose newest records are shown is gone.
         const { webrtc } = this
-        const gone = this.shown.newestFrom === 'webrtc' && webrtc.directPeerIds().length === 0
-        if (webrtc.syncedWithPeer() || gone) this.shown.showRoom()
+        this.shown.linkChanged('webrtc', webrtc.syncedWithPeer(), webrtc.directPeerIds().length > 0)
         this.presence.schedule()
         emit()
       }),
@@ -207,10 +200,7 @@ export class RoomSession {
       this.disposers.push(
         relay.changed.subscribe(() => {
           this.delivery.relayStored(relay.stored)
-          // The room has synced, or the connection that was to bring it is gone: the room
-          // itself is what is shown from now on.
-          const gone = this.shown.newestFrom === 'relay' && !relay.provider.wsconnected
-          if (relay.provider.synced || gone) this.shown.showRoom()
+          this.shown.linkChanged('relay', relay.provider.synced, relay.provider.wsconnected)
           emit()
         }),
         relay.refusedChanged.subscribe(emit),
@@ -403,9 +393,8 @@ export class RoomSession {
     })
   }
 
-  /** A newcomer's first paint: the newest records the relay or a peer sent, verified and
-   * decrypted like any others (only shown, never merged into the room), on screen when this
-   * resolves. */
+  /** A newcomer's first paint: the relay's or a peer's newest records, verified and decrypted
+   * like any others (only shown, never merged into the room), on screen when this resolves. */
   private async showNewest(update: Uint8Array, source: NewestSource): Promise<void> {
     if (this.destroyed || !this.shown.showNewestRecords(update, source)) return
     await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))

@@ -3,6 +3,8 @@
 // the relay or a peer sent first (docs/relay.md, docs/webrtc.md "Newest records first") — then
 // the room itself once it has loaded or synced. A stand-in is only ever shown, never merged into the room.
 import { decodeNewestRecords, RoomDocument } from '../model'
+import { newestForNewcomer } from './recent-records'
+import type { TimelineEntry } from './timeline'
 
 /** A view that can switch to another document (Timeline, MemberDirectory). */
 export interface Rebasable {
@@ -55,11 +57,6 @@ export class ShownDocument {
     this.views = views
   }
 
-  /** The link whose newest records are on screen, if they are. */
-  get newestFrom(): NewestSource | undefined {
-    return this.source
-  }
-
   /** A newcomer's relay or peer sent its newest records: shown if nothing else is yet. Returns
    * whether they are on screen now (the caller decrypts them before the room arrives). */
   showNewestRecords(update: Uint8Array, source: NewestSource): boolean {
@@ -70,6 +67,18 @@ export class ShownDocument {
     this.source = source
     for (const view of this.views) view.rebase(newest)
     return true
+  }
+
+  /** What a newcomer peer is sent first (docs/webrtc.md), from these entries of the room;
+   * nothing while a stand-in is shown: this browser does not hold the room yet. */
+  newestForNewcomer(entries: readonly TimelineEntry[]): Uint8Array | null {
+    return this.standIn ? null : newestForNewcomer(this.room, entries)
+  }
+
+  /** A link's state changed: the room replaces the stand-in once a link has synced it, or
+   * once the link whose newest records are shown is gone (it will not bring the room). */
+  linkChanged(source: NewestSource, synced: boolean, connected: boolean): void {
+    if (synced || (this.source === source && !connected)) this.showRoom()
   }
 
   /** The room itself from now on. */
