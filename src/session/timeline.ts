@@ -46,65 +46,28 @@ export interface TimelineEntry {
   readonly anomaly: string | undefined
 }
 
-/** What few entries have: an ordinary message's entry has none of it. */
-interface Unusual {
-  readonly state: EntryState
-  readonly fromTheFuture: boolean
-  readonly anomaly: string | undefined
-  readonly tombstone: TombstoneRecord | undefined
-  readonly removedRecord: MessageRecord | undefined
-}
-
 /**
  * One entry is its own sort key and holds nothing else of a message: a room of 100,000
- * messages costs one small object each (six fields: what is unusual about an entry is in one
- * more object, only for the entries that have it), and the record's bytes are decoded only
- * for what is shown. The record is read from the document on demand; once the document holds
- * another record under this id, a newer entry replaces this one, and this one answers no
- * record.
+ * messages costs one small object each, and the record's bytes are decoded only for what is
+ * shown. The record is read from the document on demand; once the document holds another
+ * record under this id, a newer entry replaces this one, and this one answers no record.
  */
 class Entry implements TimelineEntry, SortKey {
-  private readonly unusual: Unusual | undefined
-
   constructor(
     private readonly room: RoomDocument,
     readonly id: string,
     readonly wall: number,
     readonly counter: number,
     readonly author: string,
-    unusual: Unusual,
-  ) {
-    const usual =
-      unusual.state === 'message' &&
-      !unusual.fromTheFuture &&
-      unusual.anomaly === undefined &&
-      unusual.tombstone === undefined &&
-      unusual.removedRecord === undefined
-    this.unusual = usual ? undefined : unusual
-  }
+    readonly state: EntryState,
+    readonly fromTheFuture: boolean,
+    readonly anomaly: string | undefined,
+    readonly tombstone: TombstoneRecord | undefined,
+    readonly removedRecord: MessageRecord | undefined,
+  ) {}
 
   get key(): SortKey {
     return this
-  }
-
-  get state(): EntryState {
-    return this.unusual?.state ?? 'message'
-  }
-
-  get fromTheFuture(): boolean {
-    return this.unusual?.fromTheFuture ?? false
-  }
-
-  get anomaly(): string | undefined {
-    return this.unusual?.anomaly
-  }
-
-  get tombstone(): TombstoneRecord | undefined {
-    return this.unusual?.tombstone
-  }
-
-  get removedRecord(): MessageRecord | undefined {
-    return this.unusual?.removedRecord
   }
 
   get record(): MessageRecord | undefined {
@@ -272,13 +235,18 @@ export class Timeline {
     if (stone) return this.entry(id, stone.stamp, stone.author, 'deleted', stone, removedRecord)
     if (before) {
       const key = before.key
-      return new Entry(this.room, id, key.wall, key.counter, key.author, {
-        state: 'vanished',
-        fromTheFuture: before.fromTheFuture,
-        anomaly: before.anomaly,
-        tombstone: before.tombstone,
+      return new Entry(
+        this.room,
+        id,
+        key.wall,
+        key.counter,
+        key.author,
+        'vanished',
+        before.fromTheFuture,
+        before.anomaly,
+        before.tombstone,
         removedRecord,
-      })
+      )
     }
     return undefined
   }
@@ -293,13 +261,18 @@ export class Timeline {
   ): Entry {
     const now = this.now()
     const authorId = this.authorId(author)
-    return new Entry(this.room, id, stamp.wall, stamp.counter, authorId, {
+    return new Entry(
+      this.room,
+      id,
+      stamp.wall,
+      stamp.counter,
+      authorId,
       state,
-      fromTheFuture: isFromTheFuture(stamp, now),
-      anomaly: stampAnomaly(stamp, now),
+      isFromTheFuture(stamp, now),
+      stampAnomaly(stamp, now),
       tombstone,
       removedRecord,
-    })
+    )
   }
 
   /** One string per author: a room has few authors and up to 100,000s of entries. */
