@@ -34,6 +34,11 @@ export class NewestFirst {
     if (this.stage === 'idle') this.stage = 'expecting'
   }
 
+  /** Newest records would be read now (asked for, none received yet). */
+  get expecting(): boolean {
+    return this.stage === 'expecting'
+  }
+
   /** A message of a type the provider does not know: null if it was the newest records we
    * asked for and they are being shown, else why it was refused. */
   receive(type: number, rest: Uint8Array): Refusal | null {

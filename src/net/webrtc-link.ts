@@ -10,6 +10,8 @@ import { adoptDocClientId } from './awareness-client-id'
 import { IceRestartPolicy, RESTART_RETRY_MS } from './ice-restart'
 import { takeRoomName, type RoomNameSlot } from './webrtc-room-slots'
 import { InboundGuard } from './inbound-guard'
+import { NewestFirst } from './newest-first'
+import { NEWEST_PEER_MESSAGE, newestPreface } from './webrtc-newest'
 
 export interface WebrtcLinkOptions {
   /** y-webrtc room name: the room id, never the secret. */
@@ -18,6 +20,11 @@ export interface WebrtcLinkOptions {
   readonly password: string
   readonly signalingUrls: readonly string[]
   readonly iceServers: readonly RTCIceServer[]
+  /** The room's newest records (model/newest-records.ts) for a newcomer peer, or null when
+   * this browser has nothing to offer yet (docs/webrtc.md, "Newest records first"). */
+  readonly newestRecords?: () => Uint8Array | null
+  /** Shows a peer's newest records to this browser while it is a newcomer. */
+  readonly showNewest?: (update: Uint8Array) => Promise<void>
 }
 
 /** simple-peer instance as far as we use it (y-webrtc types it `any`). */
@@ -34,6 +41,8 @@ interface RestartableConn {
 /** The patched provider's inbound hook (patches/README.md, y-webrtc). */
 interface FilteredProvider {
   filterSyncMessage?: (syncMessageType: number, payload: Uint8Array) => boolean
+  prefaceSyncStep2?: (stateVector: Uint8Array) => Uint8Array | null
+  onUnknownMessage?: (type: number, rest: Uint8Array) => void
 }
 
 /** ICE states in which packets are not getting through right now: the data channel still
@@ -87,6 +96,8 @@ export class WebrtcLink {
     this.changed.emit()
   }
   private destroyed = false
+  /** Reads a peer's newest records while this browser is a newcomer (newest-first.ts). */
+  private readonly newestFirst: NewestFirst | null
   /** This link's turn at the room name, taken by start(). */
   private slot: RoomNameSlot | null = null
   /** The browser's online/offline events are only a hint (docs/connection-state.md): a
@@ -112,12 +123,15 @@ export class WebrtcLink {
     private readonly options: WebrtcLinkOptions,
   ) {
     this.awareness = new Awareness(doc)
+    this.newestFirst = options.showNewest ? new NewestFirst(options.showNewest) : null
   }
 
   /** Joins the room once the document holds what this browser stored (a peer would send a
-   * room still loading from IndexedDB whole). */
-  start(): void {
+   * room still loading from IndexedDB whole). A `newcomer` (nothing of the room here) shows
+   * the first peer's newest records before the room arrives. */
+  start({ newcomer = false }: { newcomer?: boolean } = {}): void {
     if (this.slot || this.destroyed) return
+    if (newcomer) this.newestFirst?.expect()
     adoptDocClientId(this.awareness)
     // The provider starts once an earlier link of this room (leaving it and coming back) is
     // gone: y-webrtc allows one per room name (docs/webrtc.md, "Teardown").
@@ -147,9 +161,22 @@ export class WebrtcLink {
     })
     // Our y-webrtc patch's hook (patches/README.md). Set before any message can arrive: the
     // provider opens its room (and hears peers and tabs) only after deriving its key, later.
-    ;(this.provider as FilteredProvider).filterSyncMessage = this.guard.filter
+    const hooks = this.provider as FilteredProvider
+    hooks.filterSyncMessage = this.guard.filter
+    const { newestRecords } = this.options
+    if (newestRecords)
+      hooks.prefaceSyncStep2 = (stateVector) => newestPreface(this.doc, stateVector, newestRecords)
+    hooks.onUnknownMessage = (type, rest) => {
+      // Offered to a browser that has the room, or after the first: not wanted, not wrong.
+      if (type === NEWEST_PEER_MESSAGE && !this.newestFirst?.expecting) return
+      const refusal = this.newestFirst
+        ? this.newestFirst.receive(type, rest)
+        : { limit: 'message type' as const, detail: `unknown message type ${type}` }
+      if (refusal) this.guard.refuse(refusal)
+    }
     this.provider.on('peers', this.onPeers)
     this.provider.on('status', this.emitChange)
+    this.provider.on('synced', this.emitChange)
     this.watchSignaling()
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.onNetworkHint)
@@ -171,6 +198,12 @@ export class WebrtcLink {
   /** y-webrtc's own id for this tab; carried in presence so others can match it. */
   get peerId(): string | undefined {
     return this.provider?.room?.peerId
+  }
+
+  /** Some peer has sent us its state (its sync step 2): the room is here, as far as it goes. */
+  syncedWithPeer(): boolean {
+    const conns = this.provider?.room?.webrtcConns
+    return [...(conns?.values() ?? [])].some((conn) => conn.synced)
   }
 
   /** Peers with an open data channel that packets are passing through right now. */
@@ -199,6 +232,7 @@ export class WebrtcLink {
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    this.newestFirst?.destroy()
     const provider = this.provider
     this.changed.clear()
     this.guard.refused.clear()
@@ -214,6 +248,7 @@ export class WebrtcLink {
     }
     provider.off('peers', this.onPeers)
     provider.off('status', this.emitChange)
+    provider.off('synced', this.emitChange)
     for (const conn of this.watchedSignaling) {
       conn.off('connect', this.emitChange)
       conn.off('disconnect', this.emitChange)

@@ -6,6 +6,7 @@
 // has loaded (Timeline.rebase, MemberDirectory.rebase).
 import {
   NEWEST_MESSAGES,
+  NEWEST_RECORDS_MAX_BYTES,
   decodeNewestRecords,
   encodeNewestRecords,
   type RoomDocument,
@@ -18,9 +19,19 @@ export const RECENT_MESSAGES = NEWEST_MESSAGES
 export function encodeRecentRecords(
   room: RoomDocument,
   entries: readonly TimelineEntry[],
+  maxBytes = Infinity,
 ): Uint8Array {
   const newest = entries.slice(-RECENT_MESSAGES).map(({ id, key }) => ({ id, author: key.author }))
-  return encodeNewestRecords(room, newest)
+  return encodeNewestRecords(room, newest, maxBytes)
+}
+
+/** What a peer sends a newcomer before the room (docs/webrtc.md, "Newest records first"):
+ * these entries' newest records within the newcomer's bound; null for a room with none. */
+export function newestForNewcomer(
+  room: RoomDocument,
+  entries: readonly TimelineEntry[],
+): Uint8Array | null {
+  return entries.length === 0 ? null : encodeRecentRecords(room, entries, NEWEST_RECORDS_MAX_BYTES)
 }
 
 /** The stored newest messages as a document to read from; undefined if they do not decode

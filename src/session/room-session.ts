@@ -25,7 +25,7 @@ import { RecentKeeper } from './recent-keeper'
 import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
 import { DraftKeeper } from './drafts'
-import { afterPaint, isEmpty, ShownDocument } from './shown-document'
+import { afterPaint, isEmpty, ShownDocument, type NewestSource } from './shown-document'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -85,21 +85,23 @@ export class RoomSession {
   private readonly shown: ShownDocument
 
   /** Resolves with the room on screen: its newest messages if they were kept, else what this
-   * browser stored, with the links started (then it rejects if local data cannot be opened). */
+   * browser stored, with the links started (then it rejects if local data cannot be opened).
+   * `config` may still be on its way: the room's identity and kept messages are read meanwhile. */
   static async open(
     secret: string,
     identity: SigningIdentity | RoomIdentities,
-    config: RoomSessionConfig,
+    config: RoomSessionConfig | Promise<RoomSessionConfig>,
   ): Promise<RoomSession> {
     const keys = await deriveRoomKeys(secret)
     // A key per room, so records in two rooms cannot be linked by key id (docs/presence.md).
     const identities = 'forRoom' in identity ? identity : undefined
-    const signer = identities
-      ? await identities.forRoom(keys.roomId)
-      : (identity as SigningIdentity)
-    const kept = await LocalStore.readRecent(keys.roomId)
+    const [signer, kept, settled] = await Promise.all([
+      identities ? identities.forRoom(keys.roomId) : (identity as SigningIdentity),
+      LocalStore.readRecent(keys.roomId),
+      config,
+    ])
     const recent = kept && decodeRecentRecords(kept)
-    const session = new RoomSession(keys, signer, identities, config, recent)
+    const session = new RoomSession(keys, signer, identities, settled, recent)
     if (!recent) {
       try {
         await session.localLoaded
@@ -142,6 +144,8 @@ export class RoomSession {
       password: keys.webrtcPassword,
       signalingUrls: config.signalingUrls,
       iceServers: config.iceServers,
+      newestRecords: () => this.shown.newestForNewcomer(this.timeline.entries()),
+      showNewest: (update) => this.showNewest(update, 'webrtc'),
     })
     this.relay = config.relayUrl
       ? new RelayLink(doc, {
@@ -149,7 +153,7 @@ export class RoomSession {
           roomId: keys.roomId,
           token: keys.relayToken,
           operatorKey: config.relayKey,
-          showNewest: (update) => this.showNewest(update),
+          showNewest: (update) => this.showNewest(update, 'relay'),
         })
       : null
     this.presence = new RoomPresence(
@@ -171,6 +175,8 @@ export class RoomSession {
         emit()
       }),
       this.webrtc.changed.subscribe(() => {
+        const { webrtc } = this
+        this.shown.linkChanged('webrtc', webrtc.syncedWithPeer(), webrtc.directPeerIds().length > 0)
         this.presence.schedule()
         emit()
       }),
@@ -194,9 +200,7 @@ export class RoomSession {
       this.disposers.push(
         relay.changed.subscribe(() => {
           this.delivery.relayStored(relay.stored)
-          // The room has synced, or the connection that was to bring it is gone: the room
-          // itself is what is shown from now on.
-          if (relay.provider.synced || !relay.provider.wsconnected) this.shown.showRoom()
+          this.shown.linkChanged('relay', relay.provider.synced, relay.provider.wsconnected)
           emit()
         }),
         relay.refusedChanged.subscribe(emit),
@@ -343,9 +347,10 @@ export class RoomSession {
     await local.loaded()
     if (this.destroyed) return
     if (kept) this.shown.showRoom()
-    this.webrtc.start()
-    // Nothing of the room here: ask the relay for its newest records first.
-    this.relay?.start({ newcomer: !kept && isEmpty(this.room) })
+    // Nothing of the room here: ask the relay and peers for its newest records first.
+    const newcomer = !kept && isEmpty(this.room)
+    this.webrtc.start({ newcomer })
+    this.relay?.start({ newcomer })
     linksStarted()
     // Links follow the doc's client id (retired at pagehide, replaced by Yjs): see
     // docs/local-storage.md. Presence is sealed to it, so it is published again.
@@ -388,10 +393,10 @@ export class RoomSession {
     })
   }
 
-  /** A newcomer's first paint: the relay's newest records, verified and decrypted like any
-   * others (they are only shown, never merged into the room), on screen when this resolves. */
-  private async showNewest(update: Uint8Array): Promise<void> {
-    if (this.destroyed || !this.shown.showNewestRecords(update)) return
+  /** A newcomer's first paint: the relay's or a peer's newest records, verified and decrypted
+   * like any others (only shown, never merged into the room), on screen when this resolves. */
+  private async showNewest(update: Uint8Array, source: NewestSource): Promise<void> {
+    if (this.destroyed || !this.shown.showNewestRecords(update, source)) return
     await Promise.all(this.timeline.entries().map((entry) => this.content.resolve(entry)))
     await afterPaint()
   }

@@ -1,8 +1,10 @@
 // Which document a room's timeline and people show while it opens: a stand-in first — the
-// newest messages this browser kept (recent-keeper.ts) or, for a newcomer, the relay's newest
-// records (docs/relay.md "Newest records first") — then the room itself once it has loaded or
-// synced. A stand-in is only ever shown, never merged into the room.
+// newest messages this browser kept (recent-keeper.ts) or, for a newcomer, the newest records
+// the relay or a peer sent first (docs/relay.md, docs/webrtc.md "Newest records first") — then
+// the room itself once it has loaded or synced. A stand-in is only ever shown, never merged into the room.
 import { decodeNewestRecords, RoomDocument } from '../model'
+import { newestForNewcomer } from './recent-records'
+import type { TimelineEntry } from './timeline'
 
 /** A view that can switch to another document (Timeline, MemberDirectory). */
 export interface Rebasable {
@@ -26,8 +28,13 @@ export function afterPaint(): Promise<void> {
   })
 }
 
+/** Which link's newest records are the stand-in. */
+export type NewestSource = 'relay' | 'webrtc'
+
 export class ShownDocument {
   private views: readonly Rebasable[] = []
+  /** Set while the stand-in is newest records a link sent. */
+  private source: NewestSource | undefined
 
   /** `standIn`: the kept newest messages, shown until `showRoom()`. */
   constructor(
@@ -50,15 +57,28 @@ export class ShownDocument {
     this.views = views
   }
 
-  /** A newcomer's relay sent its newest records: shown if nothing else is yet. Returns whether
-   * they are on screen now (the caller decrypts them before the room arrives). */
-  showNewestRecords(update: Uint8Array): boolean {
+  /** A newcomer's relay or peer sent its newest records: shown if nothing else is yet. Returns
+   * whether they are on screen now (the caller decrypts them before the room arrives). */
+  showNewestRecords(update: Uint8Array, source: NewestSource): boolean {
     if (this.standIn || !isEmpty(this.room)) return false
     const newest = decodeNewestRecords(update)
     if (!newest) return false
     this.standIn = newest
+    this.source = source
     for (const view of this.views) view.rebase(newest)
     return true
+  }
+
+  /** What a newcomer peer is sent first (docs/webrtc.md), from these entries of the room;
+   * nothing while a stand-in is shown: this browser does not hold the room yet. */
+  newestForNewcomer(entries: readonly TimelineEntry[]): Uint8Array | null {
+    return this.standIn ? null : newestForNewcomer(this.room, entries)
+  }
+
+  /** A link's state changed: the room replaces the stand-in once a link has synced it, or
+   * once the link whose newest records are shown is gone (it will not bring the room). */
+  linkChanged(source: NewestSource, synced: boolean, connected: boolean): void {
+    if (synced || (this.source === source && !connected)) this.showRoom()
   }
 
   /** The room itself from now on. */
@@ -66,6 +86,7 @@ export class ShownDocument {
     const standIn = this.standIn
     if (!standIn) return
     this.standIn = undefined
+    this.source = undefined
     for (const view of this.views) view.rebase(this.room)
     standIn.doc.destroy()
   }

@@ -119,16 +119,21 @@ export class ParleyApp extends LitElement {
     this.opening = true
     try {
       const displayName = localStorage.getItem(NAME_KEY) ?? defaultName
-      await this.configKnown
-      const config = this.config
-      const session = await RoomSession.open(secret, browserRoomIdentities, {
-        ...config,
-        displayName,
-        storage: localStorage,
-        // Per tab, so two tabs of a room never overwrite each other's draft; kept across this
-        // tab's reloads and app updates, and restored with the tab (session/drafts.ts).
-        draftStorage: sessionStorage,
-      })
+      // Awaited inside open(), beside reading the room's keys and what this browser stored.
+      const known = this.configKnown.then(() => this.config)
+      const session = await RoomSession.open(
+        secret,
+        browserRoomIdentities,
+        known.then((config) => ({
+          ...config,
+          displayName,
+          storage: localStorage,
+          // Per tab, so two tabs of a room never overwrite each other's draft; kept across
+          // this tab's reloads and app updates, and restored with the tab (session/drafts.ts).
+          draftStorage: sessionStorage,
+        })),
+      )
+      const config = await known
       if (navigation !== this.navigation) {
         await session.destroy()
         return

@@ -17,16 +17,19 @@ import { baseStyles } from './styles'
 import { dayKey, dayLabel } from './time-labels'
 import { renderUnshowable } from './message-item'
 
+/** A separator row, or a timeline entry itself: a room of 100,000 messages costs no object
+ * per row beyond its entry (whether a message continues the one above is worked out when it is
+ * rendered, `isContinued`). */
 type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'unread'; key: string }
-  | {
-      kind: 'entry'
-      key: string
-      entry: TimelineEntry
-      /** Same author as the row before, within GROUP_MS: shown under the same name. */
-      continued: boolean
-    }
+  { kind: 'day'; key: string; label: string } | { kind: 'unread'; key: string } | TimelineEntry
+
+function isEntry(row: Row): row is TimelineEntry {
+  return !('kind' in row)
+}
+
+const isDivider = (row: Row): boolean => !isEntry(row) && row.kind === 'unread'
+
+const rowKey = (row: Row): string => (isEntry(row) ? row.id : row.key)
 
 /** Messages of one person this close together read as one turn, as in other chat apps. */
 const GROUP_MS = 5 * 60_000
@@ -41,7 +44,6 @@ export interface UnreadFrom {
 export function rowsOf(entries: readonly TimelineEntry[], unread?: UnreadFrom): Row[] {
   const rows: Row[] = []
   let lastDay = ''
-  let previous: TimelineEntry | undefined
   let divided = !unread
   for (const entry of entries) {
     if (
@@ -51,23 +53,31 @@ export function rowsOf(entries: readonly TimelineEntry[], unread?: UnreadFrom): 
     ) {
       rows.push({ kind: 'unread', key: 'unread' })
       divided = true
-      previous = undefined
     }
     const day = dayKey(entry.key.wall)
     if (day !== lastDay) {
       // Entries are in time order, so each day (and 'no-date', past every real one) is one run.
       rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(entry.key.wall) })
       lastDay = day
-      previous = undefined
     }
-    const continued =
-      previous !== undefined &&
-      previous.key.author === entry.key.author &&
-      entry.key.wall - previous.key.wall < GROUP_MS
-    rows.push({ kind: 'entry', key: entry.id, entry, continued })
-    previous = entry
+    rows.push(entry)
   }
   return rows
+}
+
+/** Same author as the row before (an entry, not a separator), within GROUP_MS: shown under
+ * the same name. */
+export function isContinued(rows: readonly Row[], index: number): boolean {
+  const row = rows[index]
+  const previous = rows[index - 1]
+  return (
+    row !== undefined &&
+    previous !== undefined &&
+    isEntry(row) &&
+    isEntry(previous) &&
+    previous.key.author === row.key.author &&
+    row.key.wall - previous.key.wall < GROUP_MS
+  )
 }
 
 /** Within this many pixels of the end counts as "at the newest message". */
@@ -195,7 +205,7 @@ export class ParleyMessageList extends LitElement {
       this.unreadFrom = { readUpTo: newest.key, myKeyId: this.session.myKeyId }
     }
     this.rows = rowsOf(this.entries, this.unreadFrom)
-    this.hasDivider = this.rows.some((row) => row.kind === 'unread')
+    this.hasDivider = this.rows.some(isDivider)
     this.newBelow = this.countNewBelow()
   }
 
@@ -208,7 +218,7 @@ export class ParleyMessageList extends LitElement {
         role="log"
         aria-label="Messages"
         .items=${this.rows}
-        .keyFunction=${(row: Row) => row.key}
+        .keyFunction=${rowKey}
         .renderItem=${this.renderRow}
         @visibilityChanged=${this.onVisible}
       ></lit-virtualizer>
@@ -222,17 +232,17 @@ export class ParleyMessageList extends LitElement {
   }
 
   /** One row; a row that throws becomes an anomaly row instead of taking the list down. */
-  private readonly renderRow = (row: Row) => {
+  private readonly renderRow = (row: Row, index: number) => {
     try {
-      if (row.kind === 'unread')
-        return html`<div class="unread" role="separator">New messages</div>`
-      return row.kind === 'day'
-        ? html`<div class="day" role="separator">${row.label}</div>`
-        : html`<parley-message
-            .entry=${row.entry}
-            .session=${this.session}
-            ?continued=${row.continued}
-          ></parley-message>`
+      if (isEntry(row))
+        return html`<parley-message
+          .entry=${row}
+          .session=${this.session}
+          ?continued=${isContinued(this.rows, index)}
+        ></parley-message>`
+      return row.kind === 'unread'
+        ? html`<div class="unread" role="separator">New messages</div>`
+        : html`<div class="day" role="separator">${row.label}</div>`
     } catch (error) {
       console.error('message list: a row could not be rendered', error)
       return renderUnshowable()
@@ -304,7 +314,7 @@ export class ParleyMessageList extends LitElement {
     for (let round = 0; round < MAX_PIN_ROUNDS && this.holdAtDivider; round++) {
       await this.updateComplete
       const virtualizer = this.virtualizer()
-      const index = this.rows.findIndex((row) => row.kind === 'unread')
+      const index = this.rows.findIndex(isDivider)
       // No rows yet: wait for them. (Rows from the kept newest messages that are all unread
       // put the divider first; it moves into place as the rest of the room loads.)
       if (!virtualizer) return
@@ -314,7 +324,7 @@ export class ParleyMessageList extends LitElement {
         if (!this.settled) return this.scrollToEnd()
         // The room view passes new entries an update after the timeline has them: ask it.
         const current = rowsOf(this.session.timeline.entries(), this.unreadFrom)
-        if (current.some((row) => row.kind === 'unread')) return
+        if (current.some(isDivider)) return
         this.holdAtDivider = false
         this.atBottom = true
         return
@@ -385,7 +395,7 @@ export class ParleyMessageList extends LitElement {
     if (document.visibilityState !== 'visible' || !this.session || !this.settled) return
     for (let i = Math.min(this.lastVisible, this.rows.length - 1); i >= 0; i--) {
       const row = this.rows[i]
-      if (row.kind === 'entry') return this.session.readPosition.markRead(row.entry.key)
+      if (isEntry(row)) return this.session.readPosition.markRead(row.key)
     }
   }
 
@@ -396,9 +406,9 @@ export class ParleyMessageList extends LitElement {
     let count = 0
     for (let i = this.rows.length - 1; i > this.lastVisible; i--) {
       const row = this.rows[i]
-      if (row.kind !== 'entry') continue
-      if (!this.session.readPosition.isUnread(row.entry.key)) break
-      if (row.entry.key.author !== this.session.myKeyId) count++
+      if (!isEntry(row)) continue
+      if (!this.session.readPosition.isUnread(row.key)) break
+      if (row.key.author !== this.session.myKeyId) count++
     }
     return count
   }
