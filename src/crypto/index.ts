@@ -29,3 +29,4 @@ export {
   roomIdFromRelayToken,
   type RoomKeys,
 } from './room-keys'
+export { sha256 } from './digest'

@@ -1,32 +1,44 @@
 // Binary record formats stored in the room document, and the exact bytes each one is signed
-// over (docs/document-model.md). Records are compact, immutable and versioned; remote ones are parsed at
-// runtime and never trusted to have the right shape.
+// over (docs/document-model.md, "Record formats"). Records are compact and versioned; remote
+// ones are parsed at runtime and never trusted to have the right shape. Version 2 messages and
+// tombstones carry their author's public key, so each verifies on its own, without the members
+// map; version 1 records (written before) are still read.
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { Hlc } from './hlc'
-import { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../lib/ed25519-sizes'
+import {
+  HASH_BYTES,
+  KEY_ID_BYTES,
+  MAX_REVISION,
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+  encodeVersioned,
+  isId16,
+  parseVersioned,
+  readEnvelope,
+  readEnvelopeLength,
+  readFixed,
+  readStamp,
+  readView,
+  signingBytes,
+  writeStamp,
+  type Parsed,
+} from './record-codec'
 
-export { KEY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES }
-export const RECORD_VERSION = 1
+export {
+  HASH_BYTES,
+  KEY_ID_BYTES,
+  MAX_ENVELOPE_BYTES,
+  MAX_MESSAGE_CHARS,
+  MAX_REVISION,
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+  type Parsed,
+} from './record-codec'
 
-/** The longest message a person may write, in characters (UTF-16 code units, as inputs count). */
-export const MAX_MESSAGE_CHARS = 4000
-/** Envelope ceiling: MAX_MESSAGE_CHARS at 3 UTF-8 bytes each, plus headroom for the payload's
- * small JSON frame and the envelope header, nonce and tag. Anything larger is hostile. */
-export const MAX_ENVELOPE_BYTES = MAX_MESSAGE_CHARS * 3 + 1024
-/** Ids are 16 random bytes in base64url: 128 bits make collisions between honest peers moot.
- * Author key ids are 16 bytes of a hash, written the same way: 22 characters, no padding. */
-const ID_CHARS = 22
-const BASE64URL = new Uint8Array(128)
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
-  BASE64URL[c.charCodeAt(0)] = 1
-
-/** Checked for every record read (100,000s when a room loads): a table, not a regex. */
-function isId16(value: string): boolean {
-  if (value.length !== ID_CHARS) return false
-  for (let i = 0; i < ID_CHARS; i++) if (BASE64URL[value.charCodeAt(i)] !== 1) return false
-  return true
-}
+/** The version new messages and tombstones are written in. */
+export const RECORD_VERSION = 2
+export const LEGACY_RECORD_VERSION = 1
 
 export function isMessageId(value: string): boolean {
   return isId16(value)
@@ -36,14 +48,38 @@ export function isKeyId(value: string): boolean {
   return isId16(value)
 }
 
+/**
+ * A message. Version 2 (publicKey present) verifies alone and is edited in place: its author
+ * writes a new record under the same id with the same stamp, a higher revision and the edited
+ * text, so the old text is garbage-collected on every replica like a delete
+ * (docs/document-model.md, "Edits"). Version 1 has no key, revision or revised stamp.
+ */
 export interface MessageRecord {
+  /** Where the message sorts: when it was first written. */
   readonly stamp: Hlc
+  /** Author key id: the first 16 bytes of SHA-256 of the public key. */
   readonly author: Uint8Array
+  /** v2: the author's Ed25519 public key. */
+  readonly publicKey?: Uint8Array
+  /** v2: 0 as first written, n after the n-th edit. */
+  readonly revision?: number
+  /** v2: when this revision was written (= stamp for revision 0, later for an edit). */
+  readonly revised?: Hlc
   readonly envelope: Uint8Array
   readonly signature: Uint8Array
 }
 
-/** The latest edit of a message; only its author's edits count. */
+export interface MessageRecordV2 extends MessageRecord {
+  readonly publicKey: Uint8Array
+  readonly revision: number
+  readonly revised: Hlc
+}
+
+export function isV2Message(record: MessageRecord): record is MessageRecordV2 {
+  return record.publicKey !== undefined
+}
+
+/** A version 1 edit, kept beside the original in the edits map; read for v1 messages only. */
 export interface EditRecord {
   readonly stamp: Hlc
   readonly author: Uint8Array
@@ -51,14 +87,21 @@ export interface EditRecord {
   readonly signature: Uint8Array
 }
 
-/** A signed delete: carries the deleted message's sort stamp so it still sorts in place. */
+/**
+ * A signed delete: carries the deleted message's sort stamp so it still sorts in place. Version
+ * 2 (publicKey present) also carries the SHA-256 of the deleted message record, signed with
+ * it, so the delete stays checkable on its own after the record is garbage-collected.
+ */
 export interface TombstoneRecord {
   readonly stamp: Hlc
   readonly author: Uint8Array
+  readonly publicKey?: Uint8Array
+  readonly deleted?: Uint8Array
   readonly signature: Uint8Array
 }
 
-/** A member's self-signed entry: their public key and their encrypted display name. */
+/** A member's self-signed entry: their public key and their encrypted display name. It has
+ * verified alone since version 1, so its format stays version 1. */
 export interface MemberRecord {
   readonly stamp: Hlc
   readonly publicKey: Uint8Array
@@ -66,73 +109,46 @@ export interface MemberRecord {
   readonly signature: Uint8Array
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string }
-
 /** Domain labels keep a signature over one kind of record from verifying as another. */
 const Label = {
   message: 'parley/v1/message',
   edit: 'parley/v1/edit',
   delete: 'parley/v1/delete',
   member: 'parley/v1/member',
+  messageV2: 'parley/v2/message',
+  deleteV2: 'parley/v2/delete',
 } as const
 
-function writeStamp(encoder: encoding.Encoder, stamp: Hlc): void {
-  encoding.writeVarUint(encoder, stamp.wall)
-  encoding.writeVarUint(encoder, stamp.counter)
+function sameStamp(a: Hlc, b: Hlc): boolean {
+  return a.wall === b.wall && a.counter === b.counter
 }
 
-function readStamp(decoder: decoding.Decoder): Hlc {
-  const wall = decoding.readVarUint(decoder)
-  const counter = decoding.readVarUint(decoder)
-  if (!Number.isSafeInteger(wall) || !Number.isSafeInteger(counter)) throw new Error('bad stamp')
-  return { wall, counter }
+function isAfter(a: Hlc, b: Hlc): boolean {
+  return a.wall > b.wall || (a.wall === b.wall && a.counter > b.counter)
 }
 
-function readView(decoder: decoding.Decoder, length: number): Uint8Array {
-  if (decoder.arr.length - decoder.pos < length) throw new Error('truncated')
-  return decoding.readUint8Array(decoder, length)
-}
-
-/** A copy: a view would keep the whole Yjs update it came from alive. */
-function readFixed(decoder: decoding.Decoder, length: number): Uint8Array {
-  return readView(decoder, length).slice()
-}
-
-function readEnvelopeLength(decoder: decoding.Decoder): number {
-  const length = decoding.readVarUint(decoder)
-  if (length > MAX_ENVELOPE_BYTES) throw new Error('envelope too large')
-  return length
-}
-
-function readEnvelope(decoder: decoding.Decoder): Uint8Array {
-  return readFixed(decoder, readEnvelopeLength(decoder))
-}
-
-/** Runs a decoder over untrusted bytes: any throw, a wrong version or trailing bytes → reason. */
-function parse<T>(value: unknown, read: (decoder: decoding.Decoder) => T): Parsed<T> {
-  if (!(value instanceof Uint8Array)) return { ok: false, reason: 'not bytes' }
-  if (value.length > MAX_ENVELOPE_BYTES + 256) return { ok: false, reason: 'too large' }
-  try {
-    const decoder = decoding.createDecoder(value)
-    const version = decoding.readVarUint(decoder)
-    if (version !== RECORD_VERSION) return { ok: false, reason: `unknown version ${version}` }
-    const record = read(decoder)
-    if (decoding.hasContent(decoder)) return { ok: false, reason: 'trailing bytes' }
-    return { ok: true, value: record }
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : 'malformed' }
-  }
-}
-
-function encode(write: (encoder: encoding.Encoder) => void): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, RECORD_VERSION)
-  write(encoder)
-  return encoding.toUint8Array(encoder)
+function readRevision(d: decoding.Decoder, stamp: Hlc): { revision: number; revised: Hlc } {
+  const revision = decoding.readVarUint(d)
+  if (!(revision <= MAX_REVISION)) throw new Error('revision out of range')
+  const revised = readStamp(d)
+  // Revision 0 is the message as first written; an edit comes after it.
+  if (revision === 0 ? !sameStamp(revised, stamp) : !isAfter(revised, stamp))
+    throw new Error('revision stamp out of order')
+  return { revision, revised }
 }
 
 export function encodeMessage(record: MessageRecord): Uint8Array {
-  return encode((e) => {
+  if (isV2Message(record))
+    return encodeVersioned(2, (e) => {
+      writeStamp(e, record.stamp)
+      encoding.writeUint8Array(e, record.author)
+      encoding.writeUint8Array(e, record.publicKey)
+      encoding.writeVarUint(e, record.revision)
+      writeStamp(e, record.revised)
+      encoding.writeVarUint8Array(e, record.envelope)
+      encoding.writeUint8Array(e, record.signature)
+    })
+  return encodeVersioned(1, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.author)
     encoding.writeVarUint8Array(e, record.envelope)
@@ -140,13 +156,33 @@ export function encodeMessage(record: MessageRecord): Uint8Array {
   })
 }
 
-export function parseMessage(value: unknown): Parsed<MessageRecord> {
-  return parse(value, (d) => ({
+const messageReaders = {
+  1: (d: decoding.Decoder): MessageRecord => ({
     stamp: readStamp(d),
     author: readFixed(d, KEY_ID_BYTES),
     envelope: readEnvelope(d),
     signature: readFixed(d, SIGNATURE_BYTES),
-  }))
+  }),
+  2: (d: decoding.Decoder): MessageRecordV2 => {
+    const stamp = readStamp(d)
+    const author = readFixed(d, KEY_ID_BYTES)
+    const publicKey = readFixed(d, PUBLIC_KEY_BYTES)
+    const { revision, revised } = readRevision(d, stamp)
+    const envelope = readEnvelope(d)
+    return {
+      stamp,
+      author,
+      publicKey,
+      revision,
+      revised,
+      envelope,
+      signature: readFixed(d, SIGNATURE_BYTES),
+    }
+  },
+}
+
+export function parseMessage(value: unknown): Parsed<MessageRecord> {
+  return parseVersioned(value, messageReaders)
 }
 
 /** What a message record sorts by, read without copying: the author is a view of `value`. The
@@ -154,28 +190,51 @@ export function parseMessage(value: unknown): Parsed<MessageRecord> {
 export interface MessageKey {
   readonly stamp: Hlc
   readonly author: Uint8Array
+  /** 0 for version 1. */
+  readonly revision: number
 }
 
 export function parseMessageKey(value: unknown): Parsed<MessageKey> {
-  return parse(value, (d) => {
-    const stamp = readStamp(d)
-    const author = readView(d, KEY_ID_BYTES)
-    readView(d, readEnvelopeLength(d))
-    readView(d, SIGNATURE_BYTES)
-    return { stamp, author }
+  return parseVersioned(value, {
+    1: (d) => {
+      const stamp = readStamp(d)
+      const author = readView(d, KEY_ID_BYTES)
+      readView(d, readEnvelopeLength(d))
+      readView(d, SIGNATURE_BYTES)
+      return { stamp, author, revision: 0 }
+    },
+    2: (d) => {
+      const stamp = readStamp(d)
+      const author = readView(d, KEY_ID_BYTES)
+      readView(d, PUBLIC_KEY_BYTES)
+      const { revision } = readRevision(d, stamp)
+      readView(d, readEnvelopeLength(d))
+      readView(d, SIGNATURE_BYTES)
+      return { stamp, author, revision }
+    },
   })
 }
 
 export function encodeEdit(record: EditRecord): Uint8Array {
-  return encodeMessage(record)
+  const { stamp, author, envelope, signature } = record
+  return encodeMessage({ stamp, author, envelope, signature })
 }
 
 export function parseEdit(value: unknown): Parsed<EditRecord> {
-  return parseMessage(value)
+  return parseVersioned(value, { 1: messageReaders[1] })
 }
 
 export function encodeTombstone(record: TombstoneRecord): Uint8Array {
-  return encode((e) => {
+  const { publicKey, deleted } = record
+  if (publicKey && deleted)
+    return encodeVersioned(2, (e) => {
+      writeStamp(e, record.stamp)
+      encoding.writeUint8Array(e, record.author)
+      encoding.writeUint8Array(e, publicKey)
+      encoding.writeUint8Array(e, deleted)
+      encoding.writeUint8Array(e, record.signature)
+    })
+  return encodeVersioned(1, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.author)
     encoding.writeUint8Array(e, record.signature)
@@ -183,15 +242,24 @@ export function encodeTombstone(record: TombstoneRecord): Uint8Array {
 }
 
 export function parseTombstone(value: unknown): Parsed<TombstoneRecord> {
-  return parse(value, (d) => ({
-    stamp: readStamp(d),
-    author: readFixed(d, KEY_ID_BYTES),
-    signature: readFixed(d, SIGNATURE_BYTES),
-  }))
+  return parseVersioned(value, {
+    1: (d) => ({
+      stamp: readStamp(d),
+      author: readFixed(d, KEY_ID_BYTES),
+      signature: readFixed(d, SIGNATURE_BYTES),
+    }),
+    2: (d) => ({
+      stamp: readStamp(d),
+      author: readFixed(d, KEY_ID_BYTES),
+      publicKey: readFixed(d, PUBLIC_KEY_BYTES),
+      deleted: readFixed(d, HASH_BYTES),
+      signature: readFixed(d, SIGNATURE_BYTES),
+    }),
+  })
 }
 
 export function encodeMember(record: MemberRecord): Uint8Array {
-  return encode((e) => {
+  return encodeVersioned(1, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.publicKey)
     encoding.writeVarUint8Array(e, record.envelope)
@@ -200,40 +268,43 @@ export function encodeMember(record: MemberRecord): Uint8Array {
 }
 
 export function parseMember(value: unknown): Parsed<MemberRecord> {
-  return parse(value, (d) => ({
-    stamp: readStamp(d),
-    publicKey: readFixed(d, PUBLIC_KEY_BYTES),
-    envelope: readEnvelope(d),
-    signature: readFixed(d, SIGNATURE_BYTES),
-  }))
-}
-
-function signingBytes(
-  label: string,
-  roomId: string,
-  subject: string,
-  write: (e: encoding.Encoder) => void,
-): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarString(encoder, label)
-  encoding.writeVarUint(encoder, RECORD_VERSION)
-  encoding.writeVarString(encoder, roomId)
-  encoding.writeVarString(encoder, subject)
-  write(encoder)
-  return encoding.toUint8Array(encoder)
+  return parseVersioned(value, {
+    1: (d) => ({
+      stamp: readStamp(d),
+      publicKey: readFixed(d, PUBLIC_KEY_BYTES),
+      envelope: readEnvelope(d),
+      signature: readFixed(d, SIGNATURE_BYTES),
+    }),
+  })
 }
 
 type Unsigned<T> = Omit<T, 'signature'>
 
-/** Signed: format version, room id, message id, sort key, author key id, envelope. */
+/** v1 messages. Signed: format version, room id, message id, sort key, author key id, envelope. */
 export function messageSigningBytes(
   roomId: string,
   id: string,
   record: Unsigned<MessageRecord>,
 ): Uint8Array {
-  return signingBytes(Label.message, roomId, id, (e) => {
+  return signingBytes(Label.message, 1, roomId, id, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.author)
+    encoding.writeVarUint8Array(e, record.envelope)
+  })
+}
+
+/** v2 messages: the v1 fields plus the public key, revision and revision stamp. */
+export function messageSigningBytesV2(
+  roomId: string,
+  id: string,
+  record: Unsigned<MessageRecordV2>,
+): Uint8Array {
+  return signingBytes(Label.messageV2, 2, roomId, id, (e) => {
+    writeStamp(e, record.stamp)
+    encoding.writeUint8Array(e, record.author)
+    encoding.writeUint8Array(e, record.publicKey)
+    encoding.writeVarUint(e, record.revision)
+    writeStamp(e, record.revised)
     encoding.writeVarUint8Array(e, record.envelope)
   })
 }
@@ -243,19 +314,28 @@ export function editSigningBytes(
   id: string,
   record: Unsigned<EditRecord>,
 ): Uint8Array {
-  return signingBytes(Label.edit, roomId, id, (e) => {
+  return signingBytes(Label.edit, 1, roomId, id, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.author)
     encoding.writeVarUint8Array(e, record.envelope)
   })
 }
 
+/** v1: room, id, stamp and author only. v2 adds the public key and the deleted record's hash. */
 export function tombstoneSigningBytes(
   roomId: string,
   id: string,
   record: Unsigned<TombstoneRecord>,
 ): Uint8Array {
-  return signingBytes(Label.delete, roomId, id, (e) => {
+  const { publicKey, deleted } = record
+  if (publicKey && deleted)
+    return signingBytes(Label.deleteV2, 2, roomId, id, (e) => {
+      writeStamp(e, record.stamp)
+      encoding.writeUint8Array(e, record.author)
+      encoding.writeUint8Array(e, publicKey)
+      encoding.writeUint8Array(e, deleted)
+    })
+  return signingBytes(Label.delete, 1, roomId, id, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.author)
   })
@@ -266,7 +346,7 @@ export function memberSigningBytes(
   keyId: string,
   record: Unsigned<MemberRecord>,
 ): Uint8Array {
-  return signingBytes(Label.member, roomId, keyId, (e) => {
+  return signingBytes(Label.member, 1, roomId, keyId, (e) => {
     writeStamp(e, record.stamp)
     encoding.writeUint8Array(e, record.publicKey)
     encoding.writeVarUint8Array(e, record.envelope)

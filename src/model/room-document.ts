@@ -124,6 +124,30 @@ export class RoomDocument {
     }, LOCAL_ORIGIN)
   }
 
+  /** A v2 edit: the author's new revision replaces the message's own entry (and any v1 edit
+   * beside it), so the previous text is garbage-collected on every replica like a delete's
+   * (docs/document-model.md, "Edits"). */
+  rewriteMessage(id: string, record: MessageRecord): void {
+    if (!isMessageId(id)) throw new Error(`not a message id: ${id}`)
+    const bytes = encodeMessage(record)
+    this.doc.transact(() => {
+      this.maps.messages.set(id, bytes)
+      if (this.maps.edits.has(id)) this.maps.edits.delete(id)
+    }, LOCAL_ORIGIN)
+  }
+
+  /** A proven delete put back: the tombstone as it was signed, and the record removed again
+   * if it was re-inserted (session/history-keeper.ts). */
+  restoreTombstone(id: string, tombstone: Uint8Array): void {
+    if (!isMessageId(id) || !parseTombstone(tombstone).ok) throw new Error('not a tombstone')
+    this.doc.transact(() => {
+      if (!sameBytes(this.maps.tombstones.get(id), tombstone))
+        this.maps.tombstones.set(id, tombstone)
+      if (this.maps.messages.has(id)) this.maps.messages.delete(id)
+      if (this.maps.edits.has(id)) this.maps.edits.delete(id)
+    }, LOCAL_ORIGIN)
+  }
+
   setEdit(id: string, record: EditRecord): void {
     const bytes = encodeEdit(record)
     this.doc.transact(() => this.maps.edits.set(id, bytes), LOCAL_ORIGIN)
@@ -144,4 +168,9 @@ export class RoomDocument {
     const bytes = encodeMember(record)
     this.doc.transact(() => this.maps.members.set(keyId, bytes), LOCAL_ORIGIN)
   }
+}
+
+function sameBytes(value: unknown, bytes: Uint8Array): boolean {
+  if (!(value instanceof Uint8Array) || value.length !== bytes.length) return false
+  return value.every((byte, i) => byte === bytes[i])
 }

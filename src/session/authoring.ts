@@ -4,22 +4,28 @@ import {
   HybridClock,
   RoomDocument,
   parseMessage,
+  parseMessagePayload,
   checkMessageText,
   editSigningBytes,
   encodeMemberPayload,
+  encodeMessage,
   encodeMessagePayload,
+  isV2Message,
   memberSigningBytes,
-  messageSigningBytes,
+  messageSigningBytesV2,
   tombstoneSigningBytes,
   type EditRecord,
   type Hlc,
+  type MessageRecordV2,
   type MemberRecord,
   type MessageRecord,
   type TombstoneRecord,
 } from '../model'
 import {
   bytesEqual,
+  openEnvelope,
   sealEnvelope,
+  sha256,
   sign,
   toBase64Url,
   type RoomKeys,
@@ -37,6 +43,8 @@ export function newMessageId(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
 }
 
+/** A v2 message (docs/document-model.md, "Record formats"): it carries the author's public key,
+ * so it verifies without the members map. */
 export async function composeMessage(
   keys: RoomKeys,
   author: SigningIdentity,
@@ -44,15 +52,54 @@ export async function composeMessage(
   stamp: Hlc,
   text: string,
   sentOffline: boolean,
-): Promise<MessageRecord> {
+): Promise<MessageRecordV2> {
+  return composeRevision(keys, author, id, stamp, 0, stamp, text, sentOffline)
+}
+
+async function composeRevision(
+  keys: RoomKeys,
+  author: SigningIdentity,
+  id: string,
+  stamp: Hlc,
+  revision: number,
+  revised: Hlc,
+  text: string,
+  sentOffline: boolean,
+): Promise<MessageRecordV2> {
   checkText(text)
   const payload = encodeMessagePayload({ text, sentOffline })
   const envelope = await sealEnvelope(keys.contentKey, 'message', id, payload)
-  const unsigned = { stamp, author: author.keyId, envelope }
-  const signature = await sign(author, messageSigningBytes(keys.roomId, id, unsigned))
+  const { keyId, publicKey } = author
+  const unsigned = { stamp, author: keyId, publicKey, revision, revised, envelope }
+  const signature = await sign(author, messageSigningBytesV2(keys.roomId, id, unsigned))
   return { ...unsigned, signature }
 }
 
+/**
+ * An edit is the message's next revision, written in its place (docs/document-model.md,
+ * "Edits"): same id and stamp, so it sorts where it was, and the previous text is gone from
+ * every replica once Yjs collects the replaced entry. A v1 message becomes a v2 one.
+ */
+export async function composeRevisionOf(
+  keys: RoomKeys,
+  author: SigningIdentity,
+  id: string,
+  original: MessageRecord,
+  revised: Hlc,
+  text: string,
+): Promise<MessageRecordV2> {
+  const revision = isV2Message(original) ? original.revision + 1 : 1
+  let sentOffline = false
+  try {
+    const plain = await openEnvelope(keys.contentKey, 'message', id, original.envelope)
+    sentOffline = parseMessagePayload(plain).sentOffline
+  } catch {
+    sentOffline = false
+  }
+  return composeRevision(keys, author, id, original.stamp, revision, revised, text, sentOffline)
+}
+
+/** A v1 edit record (kept for tests of rooms written before v2; new edits are revisions). */
 export async function composeEdit(
   keys: RoomKeys,
   author: SigningIdentity,
@@ -68,14 +115,23 @@ export async function composeEdit(
   return { ...unsigned, signature }
 }
 
-/** A tombstone carries the deleted message's own stamp, so it sorts where the message was. */
+/** The SHA-256 a v2 tombstone carries: of the message record's canonical encoding. */
+export function messageHash(record: MessageRecord): Promise<Uint8Array> {
+  return sha256(encodeMessage(record))
+}
+
+/** A v2 tombstone: it carries the deleted message's own stamp, so it sorts where the message
+ * was, and the author's key and the deleted record's hash, signed, so it proves itself after
+ * the record is gone (docs/document-model.md, "Deletes"). */
 export async function composeTombstone(
   keys: RoomKeys,
   author: SigningIdentity,
   id: string,
-  messageStamp: Hlc,
+  message: MessageRecord,
 ): Promise<TombstoneRecord> {
-  const unsigned = { stamp: messageStamp, author: author.keyId }
+  const deleted = await messageHash(message)
+  const { keyId, publicKey } = author
+  const unsigned = { stamp: message.stamp, author: keyId, publicKey, deleted }
   const signature = await sign(author, tombstoneSigningBytes(keys.roomId, id, unsigned))
   return { ...unsigned, signature }
 }
@@ -113,14 +169,15 @@ export class RoomWriter {
   }
 
   async edit(id: string, text: string): Promise<void> {
-    this.ownRecord(id)
-    const record = await composeEdit(this.keys, this.identity, id, this.clock.next(), text)
-    if (!this.closed) this.room.setEdit(id, record)
+    const original = this.ownRecord(id)
+    const { keys, identity } = this
+    const record = await composeRevisionOf(keys, identity, id, original, this.clock.next(), text)
+    if (!this.closed) this.room.rewriteMessage(id, record)
   }
 
   async remove(id: string): Promise<void> {
     const message = this.ownRecord(id)
-    const tombstone = await composeTombstone(this.keys, this.identity, id, message.stamp)
+    const tombstone = await composeTombstone(this.keys, this.identity, id, message)
     if (!this.closed) this.room.deleteMessage(id, tombstone)
   }
 

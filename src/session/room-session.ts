@@ -26,6 +26,8 @@ import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
 import { DraftKeeper } from './drafts'
 import { afterPaint, isEmpty, ShownDocument, type NewestSource } from './shown-document'
+import { HistoryLedger } from './history-ledger'
+import { HistoryKeeper } from './history-keeper'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -51,6 +53,8 @@ export class RoomSession {
   readonly timeline: Timeline
   readonly members: MemberDirectory
   readonly content: MessageContentResolver
+  /** What this browser knows of the room's history (docs/document-model.md). */
+  readonly ledger: HistoryLedger
   readonly delivery: DeliveryTracker
   /** How far this browser has read the room (local only). */
   readonly readPosition: ReadPosition
@@ -133,7 +137,8 @@ export class RoomSession {
     this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
     this.members = new MemberDirectory(shown, keys)
     this.shown.follow([this.timeline, this.members])
-    this.content = new MessageContentResolver(keys, this.members)
+    this.ledger = new HistoryLedger(keys.roomId, config.storage)
+    this.content = new MessageContentResolver(keys, this.members, this.ledger)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.readPosition = new ReadPosition(keys.roomId, config.storage)
     this.seenBy = new SeenBy(keys.roomId, config.storage, now)
@@ -328,6 +333,7 @@ export class RoomSession {
     this.readPosition.clear()
     this.seenBy.clear()
     this.drafts.clear()
+    this.ledger.clear()
     await LocalStore.deleteDatabase(this.roomId)
     await this.identities?.forget(this.roomId)
   }
@@ -347,6 +353,7 @@ export class RoomSession {
     await local.loaded()
     if (this.destroyed) return
     if (kept) this.shown.showRoom()
+    this.timeline.attachLedger(this.ledger, this.room)
     // Nothing of the room here: ask the relay and peers for its newest records first.
     const newcomer = !kept && isEmpty(this.room)
     this.webrtc.start({ newcomer })
@@ -380,6 +387,11 @@ export class RoomSession {
     // Our presence again, sealed to the client id the links now use.
     void this.presence.publish()
     await this.ensureMembership()
+    if (this.destroyed) return
+    const keeper = new HistoryKeeper(this.room, this.ledger, this.myKeyId, () =>
+      this.ensureMembership(),
+    )
+    this.disposers.push(() => keeper.close())
     this.recent.attach(local)
   }
 
@@ -433,6 +445,7 @@ export class RoomSession {
     await step(() => this.presence.destroy())
     await step(() => this.timeline.destroy())
     await step(() => this.members.destroy())
+    await step(() => this.ledger.flush())
     await step(() => this.delivery.destroy())
     await step(() => this.readPosition.destroy())
     await step(() => this.seenBy.destroy())

@@ -8,6 +8,7 @@ import {
   compareSortKeys,
   isFromTheFuture,
   parseMessage,
+  parseTombstone,
   stampAnomaly,
   type EditRecord,
   type Hlc,
@@ -18,7 +19,8 @@ import {
   type TombstoneRecord,
 } from '../model'
 import { bytesEqual, toBase64Url } from '../crypto'
-import { Listeners } from '../lib/listeners'
+import { Listeners, type Unsubscribe } from '../lib/listeners'
+import type { HistoryLedger } from './history-ledger'
 
 export type EntryState =
   /** A message record is present. */
@@ -108,6 +110,8 @@ export class Timeline {
   private readonly removed = new Map<string, unknown>()
   private readonly markDirty: (event: Y.YMapEvent<unknown>) => void
   private readonly flush: () => void
+  /** What this browser knows of the room's history, and the document it is about. */
+  private history: { ledger: HistoryLedger; room: RoomDocument; stop: Unsubscribe } | undefined
 
   constructor(
     private room: RoomDocument,
@@ -153,6 +157,25 @@ export class Timeline {
     this.changed.emit()
   }
 
+  /**
+   * From now on, ids this browser has seen or knows deleted (history-ledger.ts) stay in the
+   * timeline while `room` is read: one gone from the document shows as vanished, a delete whose
+   * tombstone was removed still shows as deleted (docs/document-model.md, "The history
+   * ledger"). Attached once local data is loaded, so a room still loading is not all anomalies.
+   */
+  attachLedger(ledger: HistoryLedger, room: RoomDocument): void {
+    this.history?.stop()
+    const stop = ledger.changed.subscribe((ids) => {
+      if (this.knowledge() === undefined) return
+      const { messages, tombstones } = this.room.maps
+      for (const id of ids) if (!messages.has(id) && !tombstones.has(id)) this.dirty.add(id)
+      this.applyChanges()
+    })
+    this.history = { ledger, room, stop }
+    this.markAll()
+    this.applyChanges()
+  }
+
   /** A new array after every change (so views can compare by identity), the same otherwise.
    * It is the sorted index itself until the next change copies that (one array of 100,000
    * pointers rather than two). */
@@ -166,6 +189,7 @@ export class Timeline {
   }
 
   destroy(): void {
+    this.history?.stop()
     this.unobserve()
     this.changed.clear()
   }
@@ -187,6 +211,14 @@ export class Timeline {
     const { messages, tombstones } = this.room.maps
     for (const id of messages.keys()) this.dirty.add(id)
     for (const id of tombstones.keys()) this.dirty.add(id)
+    const ledger = this.knowledge()
+    if (!ledger) return
+    for (const id of ledger.seenIds()) this.dirty.add(id)
+    for (const id of ledger.deletedIds()) this.dirty.add(id)
+  }
+
+  private knowledge(): HistoryLedger | undefined {
+    return this.history && this.history.room === this.room ? this.history.ledger : undefined
   }
 
   private applyChanges(): void {
@@ -233,6 +265,13 @@ export class Timeline {
     }
     const removedRecord = removedRecordOf(removedBytes) ?? before?.removedRecord
     if (stone) return this.entry(id, stone.stamp, stone.author, 'deleted', stone, removedRecord)
+    const ledger = this.knowledge()
+    const proof = ledger?.deletedProof(id)
+    const kept = proof && parseTombstone(proof)
+    if (kept && kept.ok) {
+      const { stamp, author } = kept.value
+      return this.entry(id, stamp, author, 'deleted', kept.value, removedRecord)
+    }
     if (before) {
       const key = before.key
       return new Entry(
@@ -246,6 +285,22 @@ export class Timeline {
         before.anomaly,
         before.tombstone,
         removedRecord,
+      )
+    }
+    const seen = ledger?.seen(id)
+    if (seen) {
+      const { wall, counter, author } = seen
+      return new Entry(
+        this.room,
+        id,
+        wall,
+        counter,
+        author,
+        'vanished',
+        false,
+        undefined,
+        undefined,
+        undefined,
       )
     }
     return undefined

@@ -248,7 +248,9 @@ export class ParleyMessage extends LitElement {
           resolved.authenticity === 'forged'
             ? html`<span class="warn">signature does not match its author</span>`
             : resolved.authenticity === 'unverified'
-              ? html`<span class="warn">unverified author</span>`
+              ? html`<span class="warn"
+                  >${resolved.legacy ? 'older format: author not verified' : 'unverified author'}</span
+                >`
               : nothing
         }
         ${this.entry.fromTheFuture ? html`<span class="warn">time stamp in the future</span>` : nothing}

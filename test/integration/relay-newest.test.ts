@@ -188,7 +188,7 @@ describe('relay: newest records first', () => {
     if (!deletedKey?.ok) throw new Error('no record to delete')
     room.deleteMessage(
       deleted,
-      await composeTombstone(keys, identity, deleted, deletedKey.value.stamp),
+      await composeTombstone(keys, identity, deleted, deletedKey.value),
     )
     await untilSaved(stock)
     newest = decodeNewestRecords(

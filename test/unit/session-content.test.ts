@@ -18,9 +18,11 @@ import {
   composeEdit,
   composeMember,
   composeMessage,
+  composeRevisionOf,
   composeTombstone,
   newMessageId,
 } from '../../src/session/authoring'
+import { composeLegacyMessage } from '../support/legacy-records'
 
 let keys: RoomKeys
 let alice: SigningIdentity
@@ -82,14 +84,32 @@ describe('reading messages', () => {
   it('marks a message whose signature does not match its author as forged', async () => {
     const id = newMessageId()
     const real = await composeMessage(keys, mallory, id, stamp(), 'I am Alice', false)
-    room.insertMessage(id, { ...real, author: alice.keyId })
+    room.insertMessage(id, { ...real, author: alice.keyId, publicKey: alice.publicKey })
     expect(await resolved(id)).toMatchObject({ kind: 'message', authenticity: 'forged' })
   })
 
-  it('marks a message from an unknown author unverified until the member entry arrives', async () => {
+  it("shows a message claiming another's key id with its own key as an anomaly", async () => {
+    const id = newMessageId()
+    const real = await composeMessage(keys, mallory, id, stamp(), 'I am Alice', false)
+    room.insertMessage(id, { ...real, author: alice.keyId })
+    expect(await resolved(id)).toMatchObject({ kind: 'anomaly', reason: /key id/ })
+  })
+
+  it('verifies a message whose author has no member entry: it carries its key', async () => {
     const carol = await generateSigningIdentity()
     const id = await post(carol, 'hi, new here')
-    expect(await resolved(id)).toMatchObject({ authenticity: 'unverified', text: 'hi, new here' })
+    expect(await resolved(id)).toMatchObject({ authenticity: 'verified', legacy: false })
+  })
+
+  it('marks a v1 message from an unknown author unverified until the member entry arrives', async () => {
+    const carol = await generateSigningIdentity()
+    const id = newMessageId()
+    room.insertMessage(id, await composeLegacyMessage(keys, carol, id, stamp(), 'hi, new here'))
+    expect(await resolved(id)).toMatchObject({
+      authenticity: 'unverified',
+      legacy: true,
+      text: 'hi, new here',
+    })
     await join(carol, 'Carol')
     await members.publicKeyOf(toBase64Url(carol.keyId))
     expect(await resolver.resolve(timeline.get(id)!)).toMatchObject({ authenticity: 'verified' })
@@ -123,6 +143,18 @@ describe('reading messages', () => {
 describe('edits and deletes', () => {
   it("shows the author's edit as edited", async () => {
     const id = await post(alice, 'helo')
+    const original = timeline.get(id)!.record!
+    room.rewriteMessage(id, await composeRevisionOf(keys, alice, id, original, stamp(), 'hello'))
+    expect(await resolved(id)).toMatchObject({
+      text: 'hello',
+      edited: true,
+      authenticity: 'verified',
+    })
+  })
+
+  it("shows a v1 message's v1 edit by its author as edited", async () => {
+    const id = newMessageId()
+    room.insertMessage(id, await composeLegacyMessage(keys, alice, id, stamp(), 'helo'))
     room.setEdit(id, await composeEdit(keys, alice, id, stamp(), 'hello'))
     expect(await resolved(id)).toMatchObject({
       text: 'hello',
@@ -131,14 +163,17 @@ describe('edits and deletes', () => {
     })
   })
 
-  it('ignores an edit by someone other than the author', async () => {
-    const id = await post(alice, 'I owe Mallory nothing')
+  it('ignores a v1 edit by someone other than the author', async () => {
+    const id = newMessageId()
+    const text = 'I owe Mallory nothing'
+    room.insertMessage(id, await composeLegacyMessage(keys, alice, id, stamp(), text))
     room.setEdit(id, await composeEdit(keys, mallory, id, stamp(), 'I owe Mallory 1000'))
     expect(await resolved(id)).toMatchObject({ text: 'I owe Mallory nothing', edited: false })
   })
 
-  it('ignores an edit claiming the author but signed by someone else', async () => {
-    const id = await post(alice, 'original')
+  it('ignores a v1 edit claiming the author but signed by someone else', async () => {
+    const id = newMessageId()
+    room.insertMessage(id, await composeLegacyMessage(keys, alice, id, stamp(), 'original'))
     const edit = await composeEdit(keys, mallory, id, stamp(), 'changed')
     room.setEdit(id, { ...edit, author: alice.keyId })
     expect(await resolved(id)).toMatchObject({ text: 'original', edited: false })
@@ -147,7 +182,7 @@ describe('edits and deletes', () => {
   it("shows the author's delete as deleted and removes the ciphertext", async () => {
     const id = await post(alice, 'oops')
     const record = timeline.get(id)!.record!
-    room.deleteMessage(id, await composeTombstone(keys, alice, id, record.stamp))
+    room.deleteMessage(id, await composeTombstone(keys, alice, id, record))
     expect(room.maps.messages.has(id)).toBe(false)
     expect(await resolved(id)).toEqual({ kind: 'deleted' })
   })
@@ -158,7 +193,7 @@ describe('edits and deletes', () => {
     room.maps.tombstones.set(
       id,
       (await import('../../src/model')).encodeTombstone(
-        await composeTombstone(keys, mallory, id, record.stamp),
+        await composeTombstone(keys, mallory, id, record),
       ),
     )
     expect(await resolved(id)).toMatchObject({ kind: 'message', text: 'keep me' })
@@ -173,7 +208,7 @@ describe('edits and deletes', () => {
   it("shows a message removed with someone else's tombstone as an anomaly", async () => {
     const id = await post(alice, 'here today')
     const record = timeline.get(id)!.record!
-    room.deleteMessage(id, await composeTombstone(keys, mallory, id, record.stamp))
+    room.deleteMessage(id, await composeTombstone(keys, mallory, id, record))
     expect(await resolved(id)).toMatchObject({ kind: 'anomaly' })
   })
 })
