@@ -36,6 +36,7 @@ export class HistoryLedger {
   private readonly deleted = new Map<string, Uint8Array>()
   private readonly storageKey: string
   private timer: ReturnType<typeof setTimeout> | undefined
+  private closed = false
 
   constructor(
     roomId: string,
@@ -101,8 +102,10 @@ export class HistoryLedger {
     this.changed.emit([id])
   }
 
-  /** Writes what is pending now (the session closes). */
+  /** Writes what is pending now; from now on each change is written at once, so nothing is
+   * left on a timer once the session is closed. */
   flush(): void {
+    this.closed = true
     if (this.timer === undefined) return
     clearTimeout(this.timer)
     this.timer = undefined
@@ -121,6 +124,7 @@ export class HistoryLedger {
 
   private scheduleSave(): void {
     if (!this.storage || this.timer !== undefined) return
+    if (this.closed) return this.save()
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.save()

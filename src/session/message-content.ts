@@ -16,7 +16,6 @@ import {
 } from '../model'
 import { bytesEqual, keyIdOf, openEnvelope, toBase64Url, verify, type RoomKeys } from '../crypto'
 import type { MemberDirectory } from './members'
-import { messageHash } from './authoring'
 import { HistoryLedger } from './history-ledger'
 import type { TimelineEntry } from './timeline'
 
@@ -214,8 +213,8 @@ export class MessageContentResolver {
   /**
    * Only the message's author may delete it. A v2 tombstone proves itself (its key hashes to
    * its key id and signed it, with the deleted record's hash); it must also match what this
-   * browser knows of the message: its record if at hand (author, stamp, hash), else the author
-   * it was seen with (docs/document-model.md, "Deletes").
+   * browser knows of the message: its record if at hand (author, stamp), else the author it
+   * was seen with (docs/document-model.md, "Deletes").
    */
   private async tombstoneIsValid(
     entry: TimelineEntry,
@@ -231,7 +230,8 @@ export class MessageContentResolver {
       const same =
         stone.stamp.wall === message.stamp.wall && stone.stamp.counter === message.stamp.counter
       if (!same) return false
-      if (stone.deleted && !bytesEqual(stone.deleted, await messageHash(message))) return false
+      // The hash names the revision deleted; another revision of the same author's message at
+      // hand (a replayed older one) does not undo the author's delete.
     }
     const signed = tombstoneSigningBytes(this.keys.roomId, entry.id, stone)
     if (stone.publicKey) {

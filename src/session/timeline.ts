@@ -172,7 +172,7 @@ export class Timeline {
       this.applyChanges()
     })
     this.history = { ledger, room, stop }
-    this.markAll()
+    this.markKnown()
     this.applyChanges()
   }
 
@@ -211,10 +211,16 @@ export class Timeline {
     const { messages, tombstones } = this.room.maps
     for (const id of messages.keys()) this.dirty.add(id)
     for (const id of tombstones.keys()) this.dirty.add(id)
+    this.markKnown()
+  }
+
+  /** Ids the ledger knows that the document lacks: only those does it change. */
+  private markKnown(): void {
     const ledger = this.knowledge()
     if (!ledger) return
-    for (const id of ledger.seenIds()) this.dirty.add(id)
-    for (const id of ledger.deletedIds()) this.dirty.add(id)
+    const { messages, tombstones } = this.room.maps
+    for (const ids of [ledger.seenIds(), ledger.deletedIds()])
+      for (const id of ids) if (!messages.has(id) && !tombstones.has(id)) this.dirty.add(id)
   }
 
   private knowledge(): HistoryLedger | undefined {
