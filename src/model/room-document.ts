@@ -148,6 +148,14 @@ export class RoomDocument {
     }, LOCAL_ORIGIN)
   }
 
+  /** A message re-inserted after its proven delete, removed again (its tombstone stays). */
+  removeResurrected(id: string): void {
+    this.doc.transact(() => {
+      if (this.maps.messages.has(id)) this.maps.messages.delete(id)
+      if (this.maps.edits.has(id)) this.maps.edits.delete(id)
+    }, LOCAL_ORIGIN)
+  }
+
   setEdit(id: string, record: EditRecord): void {
     const bytes = encodeEdit(record)
     this.doc.transact(() => this.maps.edits.set(id, bytes), LOCAL_ORIGIN)

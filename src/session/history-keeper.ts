@@ -3,7 +3,13 @@
 // this browser has verified when its tombstone is removed or its message re-inserted. Both are
 // signed by their author, so any honest replica may republish them and all converge on them.
 import type * as Y from 'yjs'
-import type { RoomDocument } from '../model'
+import {
+  tombstoneSigningBytes,
+  type Parsed,
+  type RoomDocument,
+  type TombstoneRecord,
+} from '../model'
+import { bytesEqual, keyIdOf, verify } from '../crypto'
 import type { HistoryLedger } from './history-ledger'
 
 /** Writes are deferred out of the Yjs observer that saw the change. */
@@ -19,6 +25,7 @@ export class HistoryKeeper {
   private closed = false
 
   constructor(
+    private readonly roomId: string,
     private readonly room: RoomDocument,
     private readonly ledger: HistoryLedger,
     private readonly myKeyId: string,
@@ -71,18 +78,39 @@ export class HistoryKeeper {
     if (this.closed) return
     if (this.memberPending && !this.memberIsHere()) void this.republishMember().catch(() => {})
     this.memberPending = false
-    const { messages, tombstones } = this.room.maps
-    for (const id of this.pendingIds) {
-      const proof = this.ledger.deletedProof(id)
-      if (!proof) continue
-      const stone = tombstones.get(id)
-      const intact = stone instanceof Uint8Array && sameBytes(stone, proof)
-      if (messages.has(id) || !intact) this.room.restoreTombstone(id, proof)
-    }
+    const ids = [...this.pendingIds]
     this.pendingIds.clear()
+    void this.restore(ids)
+  }
+
+  /**
+   * Where a proven delete's message is back or its tombstone gone, the proof is written again.
+   * A tombstone that proves itself stays, whoever signed it: ids are not bound to authors, so
+   * two honest replicas may hold proofs by different keys, and overwriting each other's would
+   * never converge (docs/document-model.md, "Repair"); the rows then show the anomaly.
+   */
+  private async restore(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const proof = this.ledger.deletedProof(id)
+      if (!proof || this.closed) continue
+      const standing = await provesItself(this.roomId, id, this.room.tombstone(id))
+      if (this.closed) return
+      if (!standing) this.room.restoreTombstone(id, proof)
+      else if (this.room.maps.messages.has(id)) this.room.removeResurrected(id)
+    }
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i])
+/** A v2 tombstone whose key hashes to its key id and signed it; a v1 one cannot be checked
+ * here (it needs the members map) and is left as it is. */
+async function provesItself(
+  roomId: string,
+  id: string,
+  parsed: Parsed<TombstoneRecord> | undefined,
+): Promise<boolean> {
+  if (!parsed?.ok) return false
+  const stone = parsed.value
+  if (!stone.publicKey) return true
+  if (!bytesEqual(await keyIdOf(stone.publicKey), stone.author)) return false
+  return verify(stone.publicKey, stone.signature, tombstoneSigningBytes(roomId, id, stone))
 }

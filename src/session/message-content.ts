@@ -9,6 +9,7 @@ import {
   messageSigningBytes,
   messageSigningBytesV2,
   parseMessagePayload,
+  parseTombstone,
   tombstoneSigningBytes,
   type EditRecord,
   type MessageRecord,
@@ -222,9 +223,14 @@ export class MessageContentResolver {
   ): Promise<boolean> {
     const stone = entry.tombstone
     if (!stone) return false
-    const message = record ?? entry.removedRecord
     const seen = this.ledger.seen(entry.id)
     if (seen && seen.author !== keyIdText(stone.author)) return false
+    const proof = this.ledger.deletedProof(entry.id)
+    const proven = proof && parseTombstone(proof)
+    if (proven && proven.ok && !bytesEqual(proven.value.author, stone.author)) return false
+    // What the ledger knows was verified; a record at hand may be anyone's (a takeover put in
+    // the author's entry), so it is the reference only where the ledger knows nothing.
+    const message = seen || proven ? undefined : (record ?? entry.removedRecord)
     if (message) {
       if (!bytesEqual(stone.author, message.author)) return false
       const same =

@@ -388,7 +388,7 @@ export class RoomSession {
     void this.presence.publish()
     await this.ensureMembership()
     if (this.destroyed) return
-    const keeper = new HistoryKeeper(this.room, this.ledger, this.myKeyId, () =>
+    const keeper = new HistoryKeeper(this.roomId, this.room, this.ledger, this.myKeyId, () =>
       this.ensureMembership(),
     )
     this.disposers.push(() => keeper.close())

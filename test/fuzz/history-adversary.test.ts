@@ -13,6 +13,7 @@ import {
   encodeMessage,
   encodeTombstone,
   isV2Message,
+  parseMessage,
   RoomDocument,
   type MessageRecord,
 } from '../../src/model'
@@ -30,6 +31,7 @@ import { Timeline } from '../../src/session/timeline'
 import { HistoryLedger } from '../../src/session/history-ledger'
 import { HistoryKeeper } from '../../src/session/history-keeper'
 import {
+  AuthoringError,
   RoomWriter,
   composeMember,
   composeMessage,
@@ -78,7 +80,7 @@ async function honestReplica(keys: RoomKeys, index: number, now: () => number): 
   members.changed.subscribe(() => resolver.membersChanged())
   const writer = new RoomWriter(keys, identity, room, clock)
   const name = `honest ${index}`
-  const keeper = new HistoryKeeper(room, ledger, toBase64Url(identity.keyId), () =>
+  const keeper = new HistoryKeeper(keys.roomId, room, ledger, toBase64Url(identity.keyId), () =>
     writer.member(name),
   )
   await writer.member(name)
@@ -189,19 +191,26 @@ async function runScenario(seed: number, steps: number, adversaryLate: boolean) 
       if (random.chance(0.1)) Y.applyUpdate(docs[message.to], message.update, NETWORK)
     }
   }
+  const syncAll = () => {
+    while (inFlight.length > 0) {
+      const { to, update } = inFlight.splice(random.int(inFlight.length), 1)[0]
+      Y.applyUpdate(docs[to], update, NETWORK)
+    }
+    for (const a of docs)
+      for (const b of docs)
+        if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), NETWORK)
+  }
+  /** Everyone connected until nothing more is written: the keepers put back what they hold
+   * proof of, and those writes travel too. */
   const heal = async () => {
     partitioned.fill(false)
-    for (let round = 0; round < 4; round++) {
-      while (inFlight.length > 0) {
-        const { to, update } = inFlight.splice(random.int(inFlight.length), 1)[0]
-        Y.applyUpdate(docs[to], update, NETWORK)
-      }
-      for (const a of docs)
-        for (const b of docs)
-          if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), NETWORK)
+    for (let round = 0; round < 8; round++) {
+      syncAll()
       for (const replica of honest) await look(replica, truth)
-      await settle() // the keepers put back what they hold proof of
+      await settle()
+      if (inFlight.length === 0) break
     }
+    syncAll()
   }
   const remember = () => {
     for (const map of ['messages', 'tombstones'] as const)
@@ -230,15 +239,24 @@ async function runScenario(seed: number, steps: number, adversaryLate: boolean) 
       const texts = truth.texts.get(id)!
       // Only the next revision of what the author wrote last: an older one here was replayed.
       if (revision === texts.length && !truth.deleted.has(id)) {
-        await actor.writer.edit(id, text)
-        texts.push(text)
+        try {
+          await actor.writer.edit(id, text)
+          texts.push(text)
+        } catch (error) {
+          // The entry the author would edit is someone else's now (a takeover).
+          if (!(error instanceof AuthoringError)) throw error
+        }
       }
     } else if (roll < 0.65 && actor.mine.length > 0) {
       const id = random.pick(actor.mine)
       const record = actor.room.message(id)
       if (record?.ok && !truth.deleted.has(id) && actor.ledger.seen(id)) {
-        await actor.writer.remove(id)
-        truth.deleted.add(id)
+        try {
+          await actor.writer.remove(id)
+          truth.deleted.add(id)
+        } catch (error) {
+          if (!(error instanceof AuthoringError)) throw error
+        }
       }
     } else if (roll < 0.8) {
       await look(actor, truth)
@@ -247,8 +265,9 @@ async function runScenario(seed: number, steps: number, adversaryLate: boolean) 
     } else deliverSome(1 + random.int(8))
   }
 
+  // The vandal keeps every record it is sent, to replay.
+  vandalDoc.on('update', remember)
   const vandalStep = async () => {
-    remember()
     const ids = [...seen.keys()]
     if (ids.length === 0) return
     const id = random.pick(ids)
@@ -258,10 +277,20 @@ async function runScenario(seed: number, steps: number, adversaryLate: boolean) 
     if (roll < 0.2) vandalDoc.transact(() => messages.delete(id))
     else if (roll < 0.35) vandalDoc.transact(() => tombstones.delete(id))
     else if (roll < 0.55) {
-      // Replay: a record this id once had, under it again.
-      const old = seen.get(id)!.filter((bytes) => vandal.validBytes('messages', id) !== bytes)
-      const bytes = old.length > 0 ? random.pick(old) : undefined
-      if (bytes && (await isMessageBytes(bytes))) vandalDoc.transact(() => messages.set(id, bytes))
+      // Replay: a record an id once had, under it again, often with its tombstone removed (a
+      // resurrection); ids that had several records first (a rollback of an edit).
+      const several = ids.filter((other) => seen.get(other)!.length > 1)
+      const target = several.length > 0 && random.chance(0.8) ? random.pick(several) : id
+      const current = vandal.maps.messages.get(target)
+      const old = seen.get(target)!.filter((bytes) => bytes !== current && parseMessage(bytes).ok)
+      if (old.length > 0) {
+        const bytes = random.pick(old)
+        const resurrect = random.chance(0.5)
+        vandalDoc.transact(() => {
+          messages.set(target, bytes)
+          if (resurrect) tombstones.delete(target)
+        })
+      }
     } else if (roll < 0.7 && present?.ok) {
       // A delete in her own name, of someone else's message.
       const stone = await composeTombstone(keys, mallory, id, present.value)
@@ -305,11 +334,6 @@ async function runScenario(seed: number, steps: number, adversaryLate: boolean) 
     await heal()
   }
   return { keys, honest, truth, mallory }
-}
-
-async function isMessageBytes(bytes: Uint8Array): Promise<boolean> {
-  const { parseMessage } = await import('../../src/model')
-  return parseMessage(bytes).ok
 }
 
 async function assertNothingForged(keys: RoomKeys, replica: Honest, truth: Truth) {

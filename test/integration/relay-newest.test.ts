@@ -186,10 +186,7 @@ describe('relay: newest records first', () => {
     const deleted = ids.at(-3)!
     const deletedKey = room.message(deleted)
     if (!deletedKey?.ok) throw new Error('no record to delete')
-    room.deleteMessage(
-      deleted,
-      await composeTombstone(keys, identity, deleted, deletedKey.value),
-    )
+    room.deleteMessage(deleted, await composeTombstone(keys, identity, deleted, deletedKey.value))
     await untilSaved(stock)
     newest = decodeNewestRecords(
       newestUpdate((await newcomerFrames(harness, built, { newest: '1' })).at(-2)!),

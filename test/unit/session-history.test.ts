@@ -190,7 +190,7 @@ describe("an author's member entry deleted", () => {
   it('is put back by its owner', async () => {
     const keyId = toBase64Url(alice.keyId)
     let republished = 0
-    const keeper = new HistoryKeeper(browser.room, browser.ledger, keyId, async () => {
+    const keeper = new HistoryKeeper(keys.roomId, browser.room, browser.ledger, keyId, async () => {
       republished++
       await join(browser.room, alice, 'Alice')
     })
@@ -222,7 +222,13 @@ describe('a deleted message resurrected', () => {
     const record = recordOf(browser.room, id)
     browser.room.deleteMessage(id, await composeTombstone(keys, alice, id, record))
     await browser.show(id)
-    const keeper = new HistoryKeeper(browser.room, browser.ledger, 'x'.repeat(22), async () => {})
+    const keeper = new HistoryKeeper(
+      keys.roomId,
+      browser.room,
+      browser.ledger,
+      'x'.repeat(22),
+      async () => {},
+    )
     vandalize(browser.room, () => browser.room.maps.tombstones.delete(id))
     expect(await browser.show(id)).toEqual({ kind: 'deleted' })
     await new Promise((resolve) => setTimeout(resolve, 20))
