@@ -2,7 +2,10 @@
 // to a room's relay with only the relay token and writes what it is given, as anyone holding
 // the token (the relay's operator included) could. Usage:
 //   node --import tsx vandal-client.ts <relay ws url> <room id> <token> <writes as JSON>
-// writes: { messages?: { [id]: base64url record }, typesUnder?: { edits?: string[], … } }
+// writes: { messages?: { [id]: base64url record }, typesUnder?: { edits?: string[], … },
+//           deleteFrom?: { messages?: string[], tombstones?: string[], … } }
+// Deletes come first in the same transaction; the writes must include at least one set (a
+// delete alone advances no clock, so the relay's state vector could not show it stored).
 // Prints "vandal wrote" once the relay has stored the writes (its sync step 1 covers them).
 import * as decoding from 'lib0/decoding'
 import { WebSocket } from 'ws'
@@ -12,6 +15,7 @@ import * as Y from 'yjs'
 interface Writes {
   messages?: Record<string, string>
   typesUnder?: Record<string, string[]>
+  deleteFrom?: Record<string, string[]>
 }
 
 const [url, roomId, token, json] = process.argv.slice(2)
@@ -41,6 +45,8 @@ const provider = new WebsocketProvider(url, roomId, doc, {
 })
 provider.once('sync', () => {
   doc.transact(() => {
+    for (const [map, keys] of Object.entries(writes.deleteFrom ?? {}))
+      for (const key of keys) doc.getMap(map).delete(key)
     for (const [id, record] of Object.entries(writes.messages ?? {}))
       doc.getMap('messages').set(id, new Uint8Array(Buffer.from(record, 'base64url')))
     for (const [map, keys] of Object.entries(writes.typesUnder ?? {}))
