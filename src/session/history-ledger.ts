@@ -37,6 +37,7 @@ export class HistoryLedger {
   private readonly storageKey: string
   private timer: ReturnType<typeof setTimeout> | undefined
   private closed = false
+  private cleared = false
 
   constructor(
     roomId: string,
@@ -112,7 +113,9 @@ export class HistoryLedger {
     this.save()
   }
 
+  /** Forgets the room here (it was left): nothing is written after this. */
   clear(): void {
+    this.cleared = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     try {
@@ -132,6 +135,7 @@ export class HistoryLedger {
   }
 
   private save(): void {
+    if (this.cleared) return
     const stored: Stored = {
       v: FORMAT,
       k: [...this.keys],

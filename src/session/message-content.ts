@@ -121,8 +121,10 @@ export class MessageContentResolver {
     if (!this.ledger.pin(keyId, record.publicKey)) return anomaly(HistoryAnomaly.keyMismatch)
     const signed = messageSigningBytesV2(this.keys.roomId, entry.id, record)
     const valid = await verify(record.publicKey, record.signature, signed)
+    const known = this.ledger.seen(entry.id)
+    // A message seen here, now under a record that does not verify: someone wrote over it.
+    if (!valid && known) return anomaly(HistoryAnomaly.replaced)
     if (valid) {
-      const known = this.ledger.seen(entry.id)
       if (known && known.author !== keyId) return anomaly(HistoryAnomaly.replaced)
       if (known && known.revision > record.revision) return anomaly(HistoryAnomaly.rolledBack)
       this.ledger.noteSeen(entry.id, entry.key, record.revision)

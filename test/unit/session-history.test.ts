@@ -270,6 +270,17 @@ describe('an edit', () => {
   })
 })
 
+describe('a record written over a message seen here', () => {
+  it('that does not verify shows as an anomaly, not as a forged message in its place', async () => {
+    const id = await post(browser.room, alice, 'the real text')
+    await browser.show(id)
+    const real = recordOf(browser.room, id)
+    const fake = await composeMessage(keys, mallory, id, real.stamp, 'the fake text', false)
+    browser.room.rewriteMessage(id, { ...fake, author: alice.keyId, publicKey: alice.publicKey })
+    expect(await browser.show(id)).toMatchObject({ kind: 'anomaly', reason: /replaced/ })
+  })
+})
+
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer
