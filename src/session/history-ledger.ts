@@ -85,6 +85,12 @@ export class HistoryLedger {
     this.changed.emit([id])
   }
 
+  /** `id` was ours and never kept anywhere (it comes back as a draft, drafts.ts): not a
+   * message that vanished. */
+  forget(id: string): void {
+    if (this.seenById.delete(id)) this.scheduleSave()
+  }
+
   /** The tombstone that proved `id` deleted here, as it was stored. */
   deletedProof(id: string): Uint8Array | undefined {
     return this.deleted.get(id)

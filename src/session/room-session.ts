@@ -353,7 +353,6 @@ export class RoomSession {
     await local.loaded()
     if (this.destroyed) return
     if (kept) this.shown.showRoom()
-    this.timeline.attachLedger(this.ledger, this.room)
     // Nothing of the room here: ask the relay and peers for its newest records first.
     const newcomer = !kept && isEmpty(this.room)
     this.webrtc.start({ newcomer })
@@ -381,9 +380,14 @@ export class RoomSession {
       local.written.subscribe(writesChanged),
     )
     // Texts an earlier page of this tab sent that never reached storage or anyone.
-    const inRoom = (id: string) =>
-      this.room.message(id) !== undefined || this.room.tombstone(id) !== undefined
+    const inRoom = (id: string) => {
+      const here = this.room.message(id) !== undefined || this.room.tombstone(id) !== undefined
+      // Never kept anywhere: it comes back as a draft, not as a message that vanished.
+      if (!here) this.ledger.forget(id)
+      return here
+    }
     if (this.drafts.restoreUnkept(inRoom)) this.changed.emit()
+    this.timeline.attachLedger(this.ledger, this.room)
     // Our presence again, sealed to the client id the links now use.
     void this.presence.publish()
     await this.ensureMembership()
