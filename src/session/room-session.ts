@@ -26,8 +26,7 @@ import { RoomPresence } from './room-presence'
 import type { RoomIdentities } from './identity-store'
 import { DraftKeeper } from './drafts'
 import { afterPaint, isEmpty, ShownDocument, type NewestSource } from './shown-document'
-import { HistoryLedger } from './history-ledger'
-import { HistoryKeeper } from './history-keeper'
+import { RoomHistory } from './room-history'
 
 export interface RoomSessionConfig {
   readonly signalingUrls: readonly string[]
@@ -53,8 +52,7 @@ export class RoomSession {
   readonly timeline: Timeline
   readonly members: MemberDirectory
   readonly content: MessageContentResolver
-  /** What this browser knows of the room's history (docs/document-model.md). */
-  readonly ledger: HistoryLedger
+  readonly history: RoomHistory
   readonly delivery: DeliveryTracker
   /** How far this browser has read the room (local only). */
   readonly readPosition: ReadPosition
@@ -137,8 +135,8 @@ export class RoomSession {
     this.timeline = new Timeline(shown, (stamp) => this.clock.observe(stamp), now)
     this.members = new MemberDirectory(shown, keys)
     this.shown.follow([this.timeline, this.members])
-    this.ledger = new HistoryLedger(keys.roomId, config.storage)
-    this.content = new MessageContentResolver(keys, this.members, this.ledger)
+    this.history = new RoomHistory(keys.roomId, config.storage)
+    this.content = new MessageContentResolver(keys, this.members, this.history.ledger)
     this.delivery = new DeliveryTracker(keys.roomId, config.storage)
     this.readPosition = new ReadPosition(keys.roomId, config.storage)
     this.seenBy = new SeenBy(keys.roomId, config.storage, now)
@@ -329,11 +327,8 @@ export class RoomSession {
    * signing key for the room when the session got it from RoomIdentities. */
   async leave(): Promise<void> {
     await this.destroy()
-    this.delivery.clear()
-    this.readPosition.clear()
-    this.seenBy.clear()
-    this.drafts.clear()
-    this.ledger.clear()
+    const kept = [this.delivery, this.readPosition, this.seenBy, this.drafts, this.history]
+    for (const part of kept) part.clear()
     await LocalStore.deleteDatabase(this.roomId)
     await this.identities?.forget(this.roomId)
   }
@@ -380,22 +375,11 @@ export class RoomSession {
       local.written.subscribe(writesChanged),
     )
     // Texts an earlier page of this tab sent that never reached storage or anyone.
-    const inRoom = (id: string) => {
-      const here = this.room.message(id) !== undefined || this.room.tombstone(id) !== undefined
-      // Never kept anywhere: it comes back as a draft, not as a message that vanished.
-      if (!here) this.ledger.forget(id)
-      return here
-    }
-    if (this.drafts.restoreUnkept(inRoom)) this.changed.emit()
-    this.timeline.attachLedger(this.ledger, this.room)
+    if (this.drafts.restoreUnkept(this.history.inRoom(this.room))) this.changed.emit()
     // Our presence again, sealed to the client id the links now use.
     void this.presence.publish()
     await this.ensureMembership()
-    if (this.destroyed) return
-    const keeper = new HistoryKeeper(this.roomId, this.room, this.ledger, this.myKeyId, () =>
-      this.ensureMembership(),
-    )
-    this.disposers.push(() => keeper.close())
+    this.history.start(this.room, this.timeline, this.myKeyId, () => this.ensureMembership())
     this.recent.attach(local)
   }
 
@@ -449,7 +433,7 @@ export class RoomSession {
     await step(() => this.presence.destroy())
     await step(() => this.timeline.destroy())
     await step(() => this.members.destroy())
-    await step(() => this.ledger.flush())
+    await step(() => this.history.close())
     await step(() => this.delivery.destroy())
     await step(() => this.readPosition.destroy())
     await step(() => this.seenBy.destroy())
