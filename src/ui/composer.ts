@@ -1,7 +1,8 @@
 // The composer: Enter sends, Shift+Enter is a newline, Enter while an IME is composing does
 // not send. The length limit is stated up front and enforced with a visible message. Its text
 // is the room's draft: handed in as `draft`, every change reported to `onDraft`, so the session
-// keeps it across reloads and reopenings (session/drafts.ts).
+// keeps it across reloads and reopenings (session/drafts.ts). ArrowUp in an empty composer
+// edits my last message (issue 12 §7), as in other chat apps.
 import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import { MAX_MESSAGE_CHARS, checkMessageText } from '../model'
@@ -45,6 +46,8 @@ export class ParleyComposer extends LitElement {
   /** The kept draft; shown whenever it changes (e.g. restored after the room loaded). */
   @property({ attribute: false }) draft = ''
   @property({ attribute: false }) onDraft: (text: string) => void = () => undefined
+  /** Starts editing my last message; false when there is none (ArrowUp then does nothing). */
+  @property({ attribute: false }) onEditLast: () => boolean = () => false
   @state() private text = ''
   @state() private error = ''
 
@@ -91,8 +94,13 @@ export class ParleyComposer extends LitElement {
 
   private onKeydown(event: KeyboardEvent): void {
     // keyCode 229 is how some browsers report keys that belong to an IME composition.
-    if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229)
+    if (event.isComposing || event.keyCode === 229) return
+    const modified = event.shiftKey || event.altKey || event.ctrlKey || event.metaKey
+    if (event.key === 'ArrowUp' && !modified && this.text === '') {
+      if (this.onEditLast()) event.preventDefault()
       return
+    }
+    if (event.key !== 'Enter' || event.shiftKey) return
     event.preventDefault()
     void this.send()
   }

@@ -1,6 +1,7 @@
 // One row of the room: author (name, colour, fingerprint; once per turn), time (full date on
 // hover), text, "(edited)", "sent offline", delivery state for our own messages, and a toolbar
-// shown on hover or keyboard focus: Copy text, and Edit and Delete for their author.
+// shown on hover or keyboard focus: Copy text, and Edit and Delete for their author. Editing
+// (from Edit, or ArrowUp in the composer) saves on Enter and is cancelled by Escape.
 // Content is resolved (decrypted, verified) on demand when the row is rendered. A row that
 // cannot be rendered shows "This message could not be shown" instead of throwing
 // (docs/document-model.md "Rendering").
@@ -29,6 +30,8 @@ const deliveryLabel: Record<DeliveryState, string> = {
 
 /** Long enough to be read, short enough not to linger. */
 const COPIED_SHOWN_MS = 2000
+
+export type EditOrigin = 'button' | 'composer'
 
 /** The row of an entry that could not be rendered: named, so it is found and read out. */
 export function renderUnshowable() {
@@ -163,6 +166,8 @@ export class ParleyMessage extends LitElement {
   @state() private editing = false
   @state() private error = ''
   @state() private copied = false
+  /** Where focus goes back to once the edit ends: the Edit button, or the composer. */
+  private editFrom: EditOrigin = 'button'
   /** Delivery marks and member names change without the entry changing. */
   private readonly subscriptions = new SubscriptionController(this)
 
@@ -270,12 +275,35 @@ export class ParleyMessage extends LitElement {
     `
   }
 
+  /** Opens the editor on this message's text and focuses it. */
+  startEdit(from: EditOrigin): void {
+    this.editFrom = from
+    this.editing = true
+    void this.updateComplete.then(() => {
+      const box = this.renderRoot.querySelector<HTMLTextAreaElement>('textarea')
+      box?.focus()
+      box?.setSelectionRange(box.value.length, box.value.length)
+    })
+  }
+
+  private endEdit(): void {
+    this.editing = false
+    const from = this.editFrom
+    this.dispatchEvent(new CustomEvent('edit-end', { detail: from, bubbles: true, composed: true }))
+    if (from === 'button')
+      void this.updateComplete.then(() => this.button('Edit')?.focus({ preventScroll: true }))
+  }
+
+  private button(name: string): HTMLButtonElement | undefined {
+    return [...this.renderRoot.querySelectorAll('button')].find((b) => b.textContent === name)
+  }
+
   private renderToolbar(text: string, mine: boolean) {
     return html`<div class="toolbar" role="toolbar" aria-label="Message actions">
       <button type="button" @click=${() => this.copyText(text)}>Copy text</button>
       ${
         mine
-          ? html`<button type="button" @click=${() => (this.editing = true)}>Edit</button>
+          ? html`<button type="button" @click=${() => this.startEdit('button')}>Edit</button>
               <button type="button" @click=${() => this.deleteMessage()}>Delete</button>`
           : nothing
       }
@@ -296,11 +324,27 @@ export class ParleyMessage extends LitElement {
   private renderEditor(text: string) {
     return html`
       <form @submit=${(e: Event) => this.saveEdit(e)}>
-        <textarea aria-label="Edit message" .value=${text}></textarea>
+        <textarea
+          aria-label="Edit message"
+          .value=${text}
+          @keydown=${(e: KeyboardEvent) => this.onEditKey(e)}
+        ></textarea>
         <button class="primary" type="submit">Save</button>
-        <button type="button" @click=${() => (this.editing = false)}>Cancel</button>
+        <button type="button" @click=${() => this.endEdit()}>Cancel</button>
       </form>
     `
+  }
+
+  /** As in the composer: Enter saves, Shift+Enter is a newline; Escape cancels. */
+  private onEditKey(event: KeyboardEvent): void {
+    if (event.isComposing || event.keyCode === 229) return
+    if (event.key === 'Escape') {
+      event.preventDefault()
+      event.stopPropagation()
+      this.endEdit()
+    } else if (event.key === 'Enter' && !event.shiftKey) {
+      void this.saveEdit(event)
+    }
   }
 
   private async saveEdit(event: Event): Promise<void> {
@@ -308,7 +352,7 @@ export class ParleyMessage extends LitElement {
     const text = this.renderRoot.querySelector('textarea')?.value ?? ''
     try {
       await this.session.edit(this.entry.id, text)
-      this.editing = false
+      this.endEdit()
       this.error = ''
     } catch (error) {
       this.error = error instanceof Error ? error.message : 'Could not save the edit.'

@@ -15,7 +15,7 @@ import type { RoomSession } from '../session/room-session'
 import type { TimelineEntry } from '../session/timeline'
 import { baseStyles } from './styles'
 import { dayKey, dayLabel } from './time-labels'
-import { renderUnshowable } from './message-item'
+import { renderUnshowable, type EditOrigin, type ParleyMessage } from './message-item'
 
 /** A separator row, or a timeline entry itself: a room of 100,000 messages costs no object
  * per row beyond its entry (whether a message continues the one above is worked out when it is
@@ -260,6 +260,27 @@ export class ParleyMessageList extends LitElement {
     this.atBottom = true
     this.scrollToEnd()
     this.pinToNewest()
+  }
+
+  /** Opens the editor on one message (ArrowUp in the composer): brought into view first, as
+   * only rows on screen are rendered. False when the message is not in the list. */
+  async editMessage(id: string, from: EditOrigin): Promise<boolean> {
+    const index = this.rows.findIndex((row) => row.kind === 'entry' && row.entry.id === id)
+    const virtualizer = this.virtualizer()
+    if (index < 0 || !virtualizer) return false
+    const shown = () =>
+      [...this.renderRoot.querySelectorAll<ParleyMessage>('parley-message')].find(
+        (item) => item.entry.id === id,
+      )
+    let item = shown()
+    for (let round = 0; !item && round < MAX_PIN_ROUNDS; round++) {
+      virtualizer.element(index)?.scrollIntoView({ block: 'nearest' })
+      if (!(await layoutSettled(virtualizer))) return false
+      await new Promise((resolve) => requestAnimationFrame(resolve))
+      item = shown()
+    }
+    item?.startEdit(from)
+    return item !== undefined
   }
 
   private scrollToEnd(): void {

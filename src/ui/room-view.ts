@@ -6,6 +6,7 @@ import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
 import { connectionOf, ignoredChangesText, peopleOf, typingOf, withheldText } from './room-state'
 import { baseStyles } from './styles'
+import type { EditOrigin } from './message-item'
 import './composer'
 import './message-list'
 import './people-list'
@@ -139,12 +140,14 @@ export class ParleyRoom extends LitElement {
         <parley-message-list
           .entries=${session.timeline.entries()}
           .session=${session}
+          @edit-end=${(e: CustomEvent<EditOrigin>) => this.editEnded(e)}
         ></parley-message-list>
         <parley-typing .text=${typingOf(session)}></parley-typing>
         <parley-composer
           .onSend=${(text: string) => this.send(text)}
           .draft=${session.drafts.text}
           .onDraft=${(text: string) => session.drafts.keep(text)}
+          .onEditLast=${() => this.editLast()}
           @input=${(e: Event) => this.composing(e)}
         ></parley-composer>
       </main>
@@ -158,6 +161,24 @@ export class ParleyRoom extends LitElement {
   private async send(text: string): Promise<void> {
     await this.session.send(text)
     this.renderRoot.querySelector('parley-message-list')?.scrollToNewest()
+  }
+
+  /** ArrowUp in the empty composer: edit my newest message that still has its text. */
+  private editLast(): boolean {
+    const entries = this.session.timeline.entries()
+    const me = this.session.myKeyId
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]
+      if (entry.key.author !== me || entry.state !== 'message' || entry.anomaly) continue
+      void this.renderRoot.querySelector('parley-message-list')?.editMessage(entry.id, 'composer')
+      return true
+    }
+    return false
+  }
+
+  /** An edit begun from the composer hands the keyboard back to it when it ends. */
+  private editEnded(event: CustomEvent<EditOrigin>): void {
+    if (event.detail === 'composer') this.renderRoot.querySelector('parley-composer')?.focus()
   }
 
   /** The composer's text changed (its input event leaves its shadow root): typing while it

@@ -102,3 +102,56 @@ describe('actions', () => {
     expect(await bob.page.evaluate(() => navigator.clipboard.readText())).toBe('first from alice')
   })
 })
+
+describe('editing from the keyboard (issue 12 §7)', () => {
+  const editBox = (page: Page) => page.getByRole('textbox', { name: 'Edit message' })
+  const focusedName = (page: Page) =>
+    page.evaluate(() => {
+      let active = document.activeElement
+      while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement
+      return active?.getAttribute('aria-label') ?? active?.textContent ?? ''
+    })
+
+  test('ArrowUp in the empty composer edits my last message; Enter saves, focus comes back', async () => {
+    await composer(bob.page).focus()
+    await bob.page.keyboard.press('ArrowUp')
+    await expect.poll(() => focusedName(bob.page)).toBe('Edit message')
+    expect(await editBox(bob.page).inputValue()).toBe('reply from bob')
+    await bob.page.keyboard.type(', edited')
+    await bob.page.keyboard.press('Enter')
+    await row(alice.page, 'reply from bob, edited').getByText('(edited)').waitFor()
+    expect(await editBox(bob.page).count()).toBe(0)
+    await expect.poll(() => focusedName(bob.page)).toBe('Message')
+  })
+
+  test('ArrowUp does nothing with text in the composer, and opens my message, not a later one of theirs', async () => {
+    await composer(bob.page).fill('draft')
+    await composer(bob.page).press('ArrowUp')
+    expect(await editBox(bob.page).count()).toBe(0)
+    await composer(bob.page).fill('')
+    // Bob's message is the newest in the room: Alice's ArrowUp opens her own, older one.
+    await composer(alice.page).focus()
+    await alice.page.keyboard.press('ArrowUp')
+    expect(await editBox(alice.page).inputValue()).toBe('second from alice')
+    await alice.page.keyboard.press('Escape')
+  })
+
+  test('Escape cancels an edit without saving; focus returns to where the edit began', async () => {
+    await composer(bob.page).focus()
+    await bob.page.keyboard.press('ArrowUp')
+    await editBox(bob.page).waitFor()
+    await bob.page.keyboard.type(' and more')
+    await bob.page.keyboard.press('Escape')
+    expect(await editBox(bob.page).count()).toBe(0)
+    await expect.poll(() => focusedName(bob.page)).toBe('Message')
+    expect(await row(bob.page, 'reply from bob').textContent()).not.toContain('and more')
+
+    const mine = row(bob.page, 'reply from bob, edited')
+    await mine.getByRole('button', { name: 'Edit' }).focus()
+    await bob.page.keyboard.press('Enter')
+    await expect.poll(() => focusedName(bob.page)).toBe('Edit message')
+    await bob.page.keyboard.press('Escape')
+    await expect.poll(() => focusedName(bob.page)).toBe('Edit')
+    expect(await row(alice.page, 'reply from bob').textContent()).not.toContain('and more')
+  })
+})
