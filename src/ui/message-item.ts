@@ -16,6 +16,7 @@ import { fullTimeLabel, isoTime, timeLabel } from './time-labels'
 import { colourOf, defaultName, fingerprint } from './identity-look'
 import { SubscriptionController } from './subscription-controller'
 import { seenByText } from './room-state'
+import { askToConfirm } from './confirm-request'
 import './message-text'
 
 // Our writes nobody has reported holding are "not yet delivered"; an unknown write (marks are
@@ -359,8 +360,15 @@ export class ParleyMessage extends LitElement {
     }
   }
 
+  /** Asked once (issue 12 §6): deleting reaches every copy of the room and cannot be undone,
+   * so — as Signal and Element do — the person confirms, in the room's dialog. */
   private async deleteMessage(): Promise<void> {
-    if (!confirm('Delete this message for everyone?')) return
+    const confirmed = await askToConfirm(this, {
+      title: 'Delete this message?',
+      body: 'It will be deleted for everyone in the room. This cannot be undone.',
+      action: 'Delete',
+    })
+    if (!confirmed) return
     try {
       await this.session.remove(this.entry.id)
     } catch (error) {

@@ -7,6 +7,8 @@ import { SubscriptionController } from './subscription-controller'
 import { connectionOf, ignoredChangesText, peopleOf, typingOf, withheldText } from './room-state'
 import { baseStyles } from './styles'
 import type { EditOrigin } from './message-item'
+import { CONFIRM_REQUEST, type ConfirmRequest } from './confirm-request'
+import type { ParleyConfirm } from './confirm-dialog'
 import './composer'
 import './message-list'
 import './people-list'
@@ -81,6 +83,10 @@ export class ParleyRoom extends LitElement {
         padding: 0.25rem 0.4rem;
         width: 10rem;
       }
+      /* Its dialog shows in the top layer: no cell in the grid. */
+      parley-confirm {
+        display: contents;
+      }
       @media (max-width: 40rem) {
         :host {
           grid-template-columns: 1fr;
@@ -95,6 +101,31 @@ export class ParleyRoom extends LitElement {
   @property({ attribute: false }) session!: RoomSession
   @state() private copied = ''
   private readonly subscriptions = new SubscriptionController(this)
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.addEventListener(CONFIRM_REQUEST, this.onConfirmRequest as EventListener)
+  }
+
+  override disconnectedCallback(): void {
+    this.removeEventListener(CONFIRM_REQUEST, this.onConfirmRequest as EventListener)
+    super.disconnectedCallback()
+  }
+
+  /** A row asks before deleting: the one dialog answers, loaded when first needed (first-load
+   * JS budget). */
+  private readonly onConfirmRequest = (event: CustomEvent<ConfirmRequest>): void => {
+    event.preventDefault()
+    event.stopPropagation()
+    const { answer, ...question } = event.detail
+    void import('./confirm-dialog')
+      .then(async () => {
+        await this.updateComplete
+        const dialog = this.renderRoot.querySelector<ParleyConfirm>('parley-confirm')
+        answer(dialog ? await dialog.ask(question) : false)
+      })
+      .catch(() => answer(false))
+  }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('session'))
@@ -155,6 +186,9 @@ export class ParleyRoom extends LitElement {
         <parley-people .people=${peopleOf(session)}></parley-people>
         <parley-read-receipts .reading=${session.readPosition}></parley-read-receipts>
       </aside>
+      <parley-confirm
+        .fallbackFocus=${() => this.renderRoot.querySelector('parley-composer')?.focus()}
+      ></parley-confirm>
     `
   }
 

@@ -126,6 +126,7 @@ describe('two people on two networks', () => {
       .locator('parley-message', { hasText: 'delete me' })
       .getByRole('button', { name: 'Delete' })
       .click()
+    await alice.page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
     await expect.poll(() => messageTexts(bob.page)).toContain('(deleted)')
     await bob.page.getByText('message deleted').waitFor()
     // The ciphertext is gone from Bob's replica, not just hidden.

@@ -6,7 +6,14 @@ import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { closeAll, launchBrowserIn, type LaunchedBrowser } from './support/browser'
 import { createTopology, requireNetnsSupport, type Topology } from './support/netns'
-import { composer, createRoom, openRoom, startParleyIn, type RunningParley } from './support/parley'
+import {
+  composer,
+  createRoom,
+  messageTexts,
+  openRoom,
+  startParleyIn,
+  type RunningParley,
+} from './support/parley'
 
 let topology: Topology
 let parley: RunningParley
@@ -153,5 +160,52 @@ describe('editing from the keyboard (issue 12 §7)', () => {
     await bob.page.keyboard.press('Escape')
     await expect.poll(() => focusedName(bob.page)).toBe('Edit')
     expect(await row(alice.page, 'reply from bob').textContent()).not.toContain('and more')
+  })
+})
+
+describe('delete asks once (issue 12 §6)', () => {
+  const focusedText = (page: Page) =>
+    page.evaluate(() => {
+      let active = document.activeElement
+      while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement
+      return active?.getAttribute('aria-label') ?? active?.textContent ?? ''
+    })
+
+  test('a dialog, opened on Cancel, keeps focus inside; Escape and Cancel keep the message', async () => {
+    await composer(bob.page).fill('bob deletes this')
+    await composer(bob.page).press('Enter')
+    await row(alice.page, 'bob deletes this').waitFor()
+    const mine = row(bob.page, 'bob deletes this')
+    const dialog = bob.page.getByRole('dialog', { name: 'Delete this message?' })
+
+    await mine.getByRole('button', { name: 'Delete' }).focus()
+    await bob.page.keyboard.press('Enter')
+    await dialog.waitFor()
+    expect(await dialog.textContent()).toContain('deleted for everyone')
+    await expect.poll(() => focusedText(bob.page)).toBe('Cancel')
+    for (let i = 0; i < 4; i++) {
+      await bob.page.keyboard.press('Tab')
+      expect(['Cancel', 'Delete']).toContain(await focusedText(bob.page))
+    }
+    // The page behind is inert.
+    await composer(bob.page).focus()
+    expect(['Cancel', 'Delete']).toContain(await focusedText(bob.page))
+    await bob.page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    await expect.poll(() => focusedText(bob.page)).toBe('Delete')
+
+    await mine.getByRole('button', { name: 'Delete' }).click()
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    expect(await messageTexts(alice.page)).toContain('bob deletes this')
+  })
+
+  test('going ahead deletes it for everyone and gives focus to the composer', async () => {
+    const dialog = bob.page.getByRole('dialog', { name: 'Delete this message?' })
+    await row(bob.page, 'bob deletes this').getByRole('button', { name: 'Delete' }).click()
+    await dialog.getByRole('button', { name: 'Delete' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    await expect.poll(() => messageTexts(alice.page)).not.toContain('bob deletes this')
+    await expect.poll(() => focusedText(bob.page)).toBe('Message')
   })
 })
