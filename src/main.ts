@@ -3,6 +3,7 @@
 // background — nothing on the network is awaited before first paint (docs/connection-state.md).
 import { registerSW } from 'virtual:pwa-register'
 import { ServerConfigSource } from './net/server-config'
+import { applyChosenTheme } from './ui/theme-switch'
 import './ui/app-shell'
 
 const RELAY_KEY_STORAGE = 'parley:relay-key'
@@ -30,6 +31,7 @@ function relayKey(): string | undefined {
 }
 
 function main(): void {
+  applyChosenTheme() // before the first paint, so a chosen theme never flashes the other
   const serverConfig = new ServerConfigSource({
     storage: localStorage,
     base: new URL(location.href),

@@ -25,7 +25,7 @@ export class ParleyComposer extends LitElement {
         resize: none;
         font: inherit;
         padding: 0.5rem;
-        border: 1px solid #d1d5db;
+        border: 1px solid var(--field-border);
         border-radius: 6px;
         min-height: 2.5rem;
         max-height: 10rem;
@@ -37,7 +37,7 @@ export class ParleyComposer extends LitElement {
         margin-top: 0.25rem;
       }
       .error {
-        color: #b91c1c;
+        color: var(--danger);
       }
     `,
   ]

@@ -15,11 +15,11 @@ export class ParleyConfirm extends LitElement {
       dialog {
         max-width: min(26rem, calc(100vw - 2rem));
         padding: 1rem 1.25rem;
-        border: 1px solid #d1d5db;
+        border: 1px solid var(--border);
         border-radius: 10px;
-        background: #fff;
+        background: var(--bg);
         color: inherit;
-        box-shadow: 0 8px 24px rgb(0 0 0 / 25%);
+        box-shadow: 0 8px 24px var(--shadow);
       }
       dialog::backdrop {
         background: rgb(0 0 0 / 40%);
@@ -37,6 +37,7 @@ export class ParleyConfirm extends LitElement {
         gap: 0.5rem;
       }
       button.danger {
+        /* White on this red is 6.5:1 in both themes. */
         background: #b91c1c;
         border-color: #b91c1c;
         color: #fff;

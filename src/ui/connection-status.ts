@@ -35,22 +35,31 @@ export class ParleyConnectionStatus extends LitElement {
   static override styles = [
     baseStyles,
     css`
+      :host {
+        display: block;
+      }
+      /* One line: a narrow header shortens it rather than wrapping (the full text is its title
+         and its accessible text). */
       span {
+        display: block;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
         font-size: 0.85rem;
         padding: 0.2rem 0.5rem;
         border-radius: 999px;
       }
       .ok {
-        background: #dcfce7;
-        color: #166534;
+        background: var(--ok-bg);
+        color: var(--ok-fg);
       }
       .waiting {
-        background: #fef9c3;
-        color: #854d0e;
+        background: var(--waiting-bg);
+        color: var(--waiting-fg);
       }
       .offline {
-        background: #fee2e2;
-        color: #991b1b;
+        background: var(--error-bg);
+        color: var(--error-fg);
       }
     `,
   ]
@@ -59,7 +68,7 @@ export class ParleyConnectionStatus extends LitElement {
 
   override render() {
     const { tone, text } = describeConnection(this.status)
-    return html`<span class=${tone} role="status" data-tone=${tone}>${text}</span>`
+    return html`<span class=${tone} role="status" data-tone=${tone} title=${text}>${text}</span>`
   }
 }
 

@@ -8,7 +8,9 @@ export function fingerprint(keyId: string): string {
 export function colourOf(keyId: string): string {
   let hash = 0
   for (let i = 0; i < keyId.length; i++) hash = (hash * 31 + keyId.charCodeAt(i)) >>> 0
-  return `hsl(${hash % 360} 65% 38%)`
+  // OKLCH is even in lightness across hues, so one lightness per theme (src/app.css) keeps
+  // every name readable (WCAG AA) on light and on dark backgrounds.
+  return `oklch(var(--name-lightness, 0.45) 0.13 ${hash % 360})`
 }
 
 export function defaultName(keyId: string): string {

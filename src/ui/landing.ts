@@ -2,6 +2,7 @@
 import { LitElement, html, css } from 'lit'
 import { customElement } from 'lit/decorators.js'
 import { baseStyles } from './styles'
+import './theme-switch'
 
 @customElement('parley-landing')
 export class ParleyLanding extends LitElement {
@@ -17,17 +18,25 @@ export class ParleyLanding extends LitElement {
       h1 {
         font-size: 2rem;
       }
+      parley-theme-switch {
+        position: fixed;
+        top: 0.75rem;
+        right: 0.75rem;
+      }
     `,
   ]
 
   override render() {
     return html`
-      <h1>Parley</h1>
-      <p>
-        Chat directly, browser to browser. A room is a link: whoever has it can read and write; the
-        servers in between only ever see ciphertext.
-      </p>
-      <button class="primary" type="button" @click=${() => this.newRoom()}>New room</button>
+      <parley-theme-switch></parley-theme-switch>
+      <main>
+        <h1>Parley</h1>
+        <p>
+          Chat directly, browser to browser. A room is a link: whoever has it can read and write;
+          the servers in between only ever see ciphertext.
+        </p>
+        <button class="primary" type="button" @click=${() => this.newRoom()}>New room</button>
+      </main>
     `
   }
 

@@ -64,13 +64,13 @@ export class ParleyMessage extends LitElement {
         max-width: min(42rem, 85%);
         padding: 0.4rem 0.6rem;
         border-radius: 8px;
-        background: #f3f4f6;
+        background: var(--surface);
       }
       /* Mine: on the other side and in another colour, as people know from other chats. */
       article.mine {
         margin-left: auto;
-        background: #dbeafe;
-        border: 1px solid #bfdbfe;
+        background: var(--mine-bg);
+        border: 1px solid var(--mine-border);
       }
       /* A name shown once per turn: later rows of it keep it for screen readers only. */
       :host([continued]) header {
@@ -88,9 +88,9 @@ export class ParleyMessage extends LitElement {
         display: flex;
         gap: 0.15rem;
         padding: 0.1rem;
-        border: 1px solid #d1d5db;
+        border: 1px solid var(--border);
         border-radius: 6px;
-        background: #fff;
+        background: var(--button-bg);
         opacity: 0;
         transition: opacity 0.1s;
       }
@@ -136,7 +136,7 @@ export class ParleyMessage extends LitElement {
         flex-wrap: wrap;
       }
       .warn {
-        color: #b45309;
+        color: var(--warn);
       }
       .toolbar button {
         font-size: 0.75rem;
@@ -147,7 +147,7 @@ export class ParleyMessage extends LitElement {
       }
       .toolbar button:hover,
       .toolbar button:focus-visible {
-        background: #e5e7eb;
+        background: var(--hover);
       }
       textarea {
         width: 100%;

@@ -15,6 +15,7 @@ import type { RoomSession } from '../session/room-session'
 import type { TimelineEntry } from '../session/timeline'
 import { baseStyles } from './styles'
 import { dayKey, dayLabel } from './time-labels'
+import { roomCaughtUp } from './room-state'
 import { renderUnshowable, type EditOrigin, type ParleyMessage } from './message-item'
 
 /** A separator row, or a timeline entry itself: a room of 100,000 messages costs no object
@@ -82,10 +83,6 @@ export function isContinued(rows: readonly Row[], index: number): boolean {
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48
-/** How long a room just opened waits for the relay's sync before taking what is on screen as
- * read: the relay answers within a second on a working network; offline, or with WebRTC only,
- * this bounds the wait. */
-const SETTLE_MS = 3000
 /** Layout rounds to wait for the end to settle: a few suffice; bounded so it never spins. */
 const MAX_PIN_ROUNDS = 20
 /** How long a pin round waits for a layout that may never be scheduled. */
@@ -128,10 +125,14 @@ export class ParleyMessageList extends LitElement {
         width: 100%;
         min-height: 0;
       }
+      /* Focusable so the keyboard can scroll the history; the ring drawn inside the edge. */
+      lit-virtualizer:focus-visible {
+        outline-offset: -2px;
+      }
       .day {
         text-align: center;
         font-size: 0.75rem;
-        color: #6b7280;
+        color: var(--muted);
         padding: 0.75rem 0 0.25rem;
         width: 100%;
       }
@@ -144,7 +145,7 @@ export class ParleyMessageList extends LitElement {
         padding: 0.5rem 0.75rem;
         font-size: 0.75rem;
         font-weight: 600;
-        color: #b91c1c;
+        color: var(--danger);
       }
       .unread::before,
       .unread::after {
@@ -158,7 +159,7 @@ export class ParleyMessageList extends LitElement {
         bottom: 0.75rem;
         z-index: 2;
         border-radius: 999px;
-        box-shadow: 0 1px 4px rgb(0 0 0 / 20%);
+        box-shadow: 0 1px 4px var(--shadow);
       }
       .empty {
         padding: 2rem;
@@ -217,6 +218,8 @@ export class ParleyMessageList extends LitElement {
         @scroll=${this.onScroll}
         role="log"
         aria-label="Messages"
+        aria-live="off"
+        tabindex="0"
         .items=${this.rows}
         .keyFunction=${rowKey}
         .renderItem=${this.renderRow}
@@ -393,19 +396,7 @@ export class ParleyMessageList extends LitElement {
   }
 
   private async settle(session: RoomSession): Promise<void> {
-    await session.loaded.catch(() => {})
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        unsubscribe()
-        resolve()
-      }
-      const timer = setTimeout(done, SETTLE_MS)
-      const unsubscribe = session.changed.subscribe(() => {
-        if (session.relay?.connected()) done()
-      })
-      if (!session.relay || session.relay.connected()) done()
-    })
+    await roomCaughtUp(session)
     if (this.session !== session) return
     this.settled = true
     this.requestUpdate()

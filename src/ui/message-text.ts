@@ -38,12 +38,12 @@ export class ParleyMessageText extends LitElement {
     code {
       font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
       font-size: 0.9em;
-      background: rgb(0 0 0 / 6%);
+      background: var(--code-bg);
       border-radius: 4px;
       padding: 0 0.2em;
     }
     pre {
-      background: rgb(0 0 0 / 6%);
+      background: var(--code-bg);
       border-radius: 6px;
       padding: 0.4rem 0.6rem;
       overflow-x: auto;

@@ -142,3 +142,27 @@ export function withheldText(session: RoomSession): string | null {
   const verb = names.length === 1 ? 'has' : 'have'
   return `${namesInWords(names)} ${verb} messages you have not received. Something between you is holding them back; they arrive once a connection passes them on.`
 }
+
+/** How long a room just opened waits for the relay's sync before what arrives counts as new:
+ * the relay answers within a second on a working network; offline, or with WebRTC only, this
+ * bounds the wait. */
+export const SETTLE_MS = 3000
+
+/** Resolves once the room has caught up since it opened: its store loaded and the relay
+ * synced, or SETTLE_MS passed. Until then what arrives was written while the reader was away
+ * (the message list does not mark it read; the announcer does not read it out). */
+export async function roomCaughtUp(session: RoomSession): Promise<void> {
+  await session.loaded.catch(() => {})
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      unsubscribe()
+      resolve()
+    }
+    const timer = setTimeout(done, SETTLE_MS)
+    const unsubscribe = session.changed.subscribe(() => {
+      if (session.relay?.connected()) done()
+    })
+    if (!session.relay || session.relay.connected()) done()
+  })
+}

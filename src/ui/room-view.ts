@@ -1,8 +1,9 @@
-// The room: header (status, copy link, display name, leave), messages, people, composer.
+// The room: header (room-header.ts), messages, composer, and the people here — a side panel,
+// or at phone width a drawer the header's "People" button opens (Escape or the scrim closes
+// it). New messages from others are read out by the announcer (new-message-announcer.ts).
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import type { RoomSession } from '../session/room-session'
-import { MAX_NAME_CHARS } from '../model'
 import { SubscriptionController } from './subscription-controller'
 import { connectionOf, ignoredChangesText, peopleOf, typingOf, withheldText } from './room-state'
 import { baseStyles } from './styles'
@@ -12,7 +13,8 @@ import type { ParleyConfirm } from './confirm-dialog'
 import './composer'
 import './message-list'
 import './people-list'
-import './connection-status'
+import './room-header'
+import './new-message-announcer'
 import './storage-notice'
 import './typing-indicator'
 import './read-receipts'
@@ -25,24 +27,12 @@ export class ParleyRoom extends LitElement {
       :host {
         display: grid;
         grid-template-rows: auto minmax(0, 1fr);
-        grid-template-columns: 1fr 15rem;
+        /* minmax(0, …): long content scrolls or wraps inside, never widens the page. */
+        grid-template-columns: minmax(0, 1fr) 15rem;
         height: 100%;
       }
-      header {
+      parley-room-header {
         grid-column: 1 / -1;
-        display: flex;
-        gap: 0.75rem;
-        align-items: center;
-        flex-wrap: wrap;
-        padding: 0.5rem 0.75rem;
-        border-bottom: 1px solid #e5e7eb;
-      }
-      header h1 {
-        font-size: 1.1rem;
-        margin: 0;
-      }
-      .spacer {
-        flex: 1;
       }
       main {
         display: flex;
@@ -66,40 +56,69 @@ export class ParleyRoom extends LitElement {
       .damaged {
         margin: 0;
         padding: 0.5rem 0.75rem;
-        background: #fef3c7;
+        background: var(--notice-bg);
+        color: var(--notice-fg);
       }
       aside {
         grid-column: 2;
-        border-left: 1px solid #e5e7eb;
+        border-left: 1px solid var(--border);
         padding: 0.75rem;
         overflow-y: auto;
       }
       parley-composer {
         padding: 0.5rem 0.75rem;
-        border-top: 1px solid #e5e7eb;
-      }
-      input {
-        font: inherit;
-        padding: 0.25rem 0.4rem;
-        width: 10rem;
+        border-top: 1px solid var(--border);
       }
       /* Its dialog shows in the top layer: no cell in the grid. */
       parley-confirm {
         display: contents;
       }
+      .drawer-close,
+      .scrim {
+        display: none;
+      }
+      /* A phone: the people panel slides in from the side over the room when asked for. */
       @media (max-width: 40rem) {
         :host {
-          grid-template-columns: 1fr;
+          grid-template-columns: minmax(0, 1fr);
         }
         aside {
-          display: none;
+          position: fixed;
+          inset: 0 0 0 auto;
+          z-index: 10;
+          width: min(18rem, 85vw);
+          background: var(--bg);
+          box-shadow: -4px 0 16px var(--shadow);
+          transform: translateX(100%);
+          visibility: hidden;
+          /* Hidden once slid out; shown (so focusable) at once when opened. */
+          transition:
+            transform 0.2s ease-out,
+            visibility 0s 0.2s;
+        }
+        aside.open {
+          transform: none;
+          visibility: visible;
+          transition: transform 0.2s ease-out;
+        }
+        .drawer-close {
+          display: block;
+          margin: 0 0 0.75rem auto;
+        }
+        .scrim {
+          display: block;
+          position: fixed;
+          inset: 0;
+          z-index: 9;
+          background: var(--shadow);
         }
       }
     `,
   ]
 
   @property({ attribute: false }) session!: RoomSession
-  @state() private copied = ''
+  /** Phone layout only: the people panel is a drawer, open or not. */
+  @state() private peopleOpen = false
   private readonly subscriptions = new SubscriptionController(this)
 
   override connectedCallback(): void {
@@ -136,24 +155,15 @@ export class ParleyRoom extends LitElement {
     const session = this.session
     const ignored = ignoredChangesText(session)
     const withheld = withheldText(session)
+    const people = peopleOf(session)
     return html`
-      <header>
-        <h1>Parley</h1>
-        <parley-connection-status .status=${connectionOf(session)}></parley-connection-status>
-        <span class="spacer"></span>
-        <label>
-          Your name
-          <input
-            aria-label="Display name"
-            maxlength=${MAX_NAME_CHARS}
-            .value=${session.myName}
-            @change=${(e: Event) => this.rename(e)}
-          />
-        </label>
-        <button type="button" @click=${() => this.copyLink()}>Copy link</button>
-        <span class="muted" role="status">${this.copied}</span>
-        <button type="button" @click=${() => this.leave()}>Leave room</button>
-      </header>
+      <parley-room-header
+        .status=${connectionOf(session)}
+        .myName=${session.myName}
+        .peopleCount=${people.length}
+        .peopleOpen=${this.peopleOpen}
+        @toggle-people=${() => this.showPeople(!this.peopleOpen)}
+      ></parley-room-header>
       <main>
         ${
           session.damagedLocalUpdates > 0
@@ -182,14 +192,36 @@ export class ParleyRoom extends LitElement {
           @input=${(e: Event) => this.composing(e)}
         ></parley-composer>
       </main>
-      <aside>
-        <parley-people .people=${peopleOf(session)}></parley-people>
+      ${this.peopleOpen ? html`<div class="scrim" @click=${() => this.showPeople(false)}></div>` : nothing}
+      <aside
+        class=${this.peopleOpen ? 'open' : ''}
+        aria-label="People"
+        @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.showPeople(false)}
+      >
+        <button type="button" class="drawer-close" @click=${() => this.showPeople(false)}>
+          Close people
+        </button>
+        <parley-people .people=${people}></parley-people>
         <parley-read-receipts .reading=${session.readPosition}></parley-read-receipts>
       </aside>
+      <parley-announcer
+        .session=${session}
+        .entries=${session.timeline.entries()}
+      ></parley-announcer>
       <parley-confirm
         .fallbackFocus=${() => this.renderRoot.querySelector('parley-composer')?.focus()}
       ></parley-confirm>
     `
+  }
+
+  /** The phone layout's people drawer: focus moves into it, and back to its button. */
+  private showPeople(open: boolean): void {
+    if (open === this.peopleOpen) return
+    this.peopleOpen = open
+    void this.updateComplete.then(() => {
+      if (open) this.renderRoot.querySelector<HTMLButtonElement>('.drawer-close')?.focus()
+      else this.renderRoot.querySelector('parley-room-header')?.focusPeopleToggle()
+    })
   }
 
   private async send(text: string): Promise<void> {
@@ -222,28 +254,6 @@ export class ParleyRoom extends LitElement {
     const text = box instanceof HTMLTextAreaElement ? box.value : ''
     if (text.trim() === '') this.session.stopTyping()
     else this.session.noteTyping()
-  }
-
-  private rename(event: Event): void {
-    const name = (event.target as HTMLInputElement).value.trim().slice(0, MAX_NAME_CHARS)
-    if (!name) return
-    this.dispatchEvent(new CustomEvent('rename', { detail: name, bubbles: true, composed: true }))
-  }
-
-  private async copyLink(): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(location.href)
-      this.copied = 'Link copied'
-    } catch {
-      this.copied = 'Copy failed: copy the address bar instead'
-    }
-  }
-
-  private leave(): void {
-    const ok = confirm(
-      'Leave this room? Its messages will be deleted from this browser. Others keep their copies.',
-    )
-    if (ok) this.dispatchEvent(new CustomEvent('leave', { bubbles: true, composed: true }))
   }
 }
 

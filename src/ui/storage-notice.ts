@@ -25,8 +25,8 @@ export class ParleyStorageNotice extends LitElement {
         margin: 0.5rem 0;
         padding: 0.5rem 0.75rem;
         border-radius: 0.5rem;
-        background: #fee2e2;
-        color: #991b1b;
+        background: var(--error-bg);
+        color: var(--error-fg);
       }
     `,
   ]

@@ -12,7 +12,7 @@ export class ParleyTyping extends LitElement {
       padding: 0 0.75rem;
       font-size: 0.8rem;
       font-style: italic;
-      color: #4b5563;
+      color: var(--muted);
     }
   `
 
