@@ -8,7 +8,10 @@ import { baseStyles } from './styles'
 export type Theme = 'light' | 'dark'
 
 const THEME_KEY = 'parley:theme'
-const systemDark = () => matchMedia('(prefers-color-scheme: dark)')
+/** One query for the page: a listener must be removed from the object it was added to (a new
+ * MediaQueryList per call would keep every switch ever shown, and its room, alive). */
+const systemDarkQuery = matchMedia('(prefers-color-scheme: dark)')
+const systemDark = () => systemDarkQuery
 
 /** The person's own choice, or undefined when following the system. Storage may be refused
  * (private modes) or hold anything: only the two names count. */
