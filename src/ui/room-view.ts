@@ -51,7 +51,8 @@ export class ParleyRoom extends LitElement {
         margin: 0;
         padding: 0.25rem 0.75rem;
         font-size: 0.85rem;
-        background: #fef3c7;
+        background: var(--notice-bg);
+        color: var(--notice-fg);
       }
       .damaged {
         margin: 0;
