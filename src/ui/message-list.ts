@@ -125,10 +125,6 @@ export class ParleyMessageList extends LitElement {
         width: 100%;
         min-height: 0;
       }
-      /* Focusable so the keyboard can scroll the history; the ring drawn inside the edge. */
-      lit-virtualizer:focus-visible {
-        outline-offset: -2px;
-      }
       .day {
         text-align: center;
         font-size: 0.75rem;
@@ -219,7 +215,6 @@ export class ParleyMessageList extends LitElement {
         role="log"
         aria-label="Messages"
         aria-live="off"
-        tabindex="0"
         .items=${this.rows}
         .keyFunction=${rowKey}
         .renderItem=${this.renderRow}

@@ -2,7 +2,8 @@
 // hidden live region, since the message list itself stays quiet (rows it renders while
 // opening or scrolling are not news). Only what arrives after the room caught up
 // (room-state.ts roomCaughtUp) and sorts after the newest message then is read, so opening a
-// room never reads its history; a burst is summed up rather than read one by one.
+// room never reads its history; a burst is summed up rather than read one by one. The text
+// is the one the list shows (never decrypted here): off screen, only the author is named.
 import { LitElement, html, css, type PropertyValues } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
 import { compareSortKeys, type SortKey } from '../model'
@@ -15,6 +16,9 @@ import { roomCaughtUp } from './room-state'
 const READ_AT_ONCE = 3
 /** A long message is cut for reading out: the list has the rest. */
 const SPOKEN_CHARS = 200
+/** How long a new message's row has to show its text before the author alone is announced. */
+const SHOWN_WAIT_MS = 1500
+const SHOWN_POLL_MS = 100
 
 @customElement('parley-announcer')
 export class ParleyAnnouncer extends LitElement {
@@ -81,13 +85,26 @@ export class ParleyAnnouncer extends LitElement {
     }
     const lines = await Promise.all(
       entries.map(async (e) => {
-        const resolved = await session.content.resolve(e)
-        const text = resolved.kind === 'message' ? resolved.text : null
-        return text === null ? `${nameOf(e)} sent a message` : `${nameOf(e)}: ${spoken(text)}`
+        const resolved = await shownContent(session, e)
+        const text = resolved?.kind === 'message' ? resolved.text : null
+        return text === null ? `New message from ${nameOf(e)}` : `${nameOf(e)}: ${spoken(text)}`
       }),
     )
     if (this.session === session) this.said = lines.join('. ')
   }
+}
+
+/** The content as the message list resolved it for its row, once it has: never resolved here,
+ * so a message off screen (the reader is up in the history) is not decrypted for this, and
+ * rows render as they would without the announcer. Undefined when the row did not show it
+ * within SHOWN_WAIT_MS: then the announcement names only the author. */
+async function shownContent(session: RoomSession, entry: TimelineEntry) {
+  for (let waited = 0; waited <= SHOWN_WAIT_MS; waited += SHOWN_POLL_MS) {
+    const known = session.content.peek(entry)
+    if (known) return known
+    await new Promise((resolve) => setTimeout(resolve, SHOWN_POLL_MS))
+  }
+  return undefined
 }
 
 function spoken(text: string): string {
