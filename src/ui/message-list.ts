@@ -263,7 +263,7 @@ export class ParleyMessageList extends LitElement {
   /** Opens the editor on one message (ArrowUp in the composer): brought into view first, as
    * only rows on screen are rendered. False when the message is not in the list. */
   async editMessage(id: string, from: EditOrigin): Promise<boolean> {
-    const index = this.rows.findIndex((row) => row.kind === 'entry' && row.entry.id === id)
+    const index = this.rows.findIndex((row) => isEntry(row) && row.id === id)
     const virtualizer = this.virtualizer()
     if (index < 0 || !virtualizer) return false
     const shown = () =>

@@ -160,7 +160,7 @@ describe('axe finds no serious or critical violation', () => {
       await inEveryLook(page, async (look) => {
         expect(await audit(page), `room, ${look}`).toEqual([])
       })
-  })
+  }, 90_000) // eight messages across two networks and sixteen audits, on a shared machine
 
   test('with the people drawer open at 360 px, and with the delete dialog open', async () => {
     const page = bob.page
