@@ -352,8 +352,11 @@ export class ParleyMessageList extends LitElement {
       virtualizer.element(index)?.scrollIntoView({ block: 'start' })
       await new Promise((resolve) => requestAnimationFrame(resolve))
     }
+    // Still holding after every round: where the rounds left the view decides. Not holding any
+    // more (the reader asked for the newest meanwhile, scrollToNewest): following the newest
+    // stands, and the pin rounds run once these are done (revealDivider).
     const virtualizer = this.virtualizer()
-    if (virtualizer) this.atBottom = nearBottom(virtualizer)
+    if (virtualizer && this.holdAtDivider) this.atBottom = nearBottom(virtualizer)
   }
 
   private readonly onScroll = (event: Event): void => {
